@@ -1,0 +1,148 @@
+// The one place configuration is read. Every process calls loadConfig() once at
+// start; a bad value stops it with a message naming the variable.
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+const faultModes = ['ok', 'error', 'unavailable', 'hang', 'lost_response'] as const;
+export type FaultMode = (typeof faultModes)[number];
+
+const envSchema = z.object({
+  // api
+  PORT: port(3000),
+  HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // Temporal
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('checkout'),
+  TEMPORAL_UI_PORT: port(8233),
+
+  // Postgres: embedded unless DATABASE_URL points elsewhere
+  DATABASE_URL: z.string().url().optional(),
+  EMBEDDED_PG_PORT: port(5433),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+
+  // payments provider (the stub by default)
+  PAYMENTS_URL: z.string().url().default('http://127.0.0.1:9000'),
+
+  // Timeout budget (DESIGN §3): shrinks inward, checked below
+  EDGE_BUDGET_MS: ms(10_000),
+  API_BUDGET_MS: ms(3_000),
+  FRAUD_TIMEOUT_MS: ms(500),
+  CHARGE_TIMEOUT_MS: ms(2_000),
+  NOTIFY_TIMEOUT_MS: ms(1_000),
+  PROVIDER_CONNECT_TIMEOUT_MS: ms(500),
+
+  // fraud rule: checkouts above this amount are refused before any charge
+  FRAUD_MAX_AMOUNT_CENTS: z.coerce.number().int().positive().default(5_000_000),
+
+  // local state of the embedded parts (Temporal's SQLite file, Postgres data)
+  DATA_DIR: z.string().min(1).default('.data'),
+
+  // tools built or fetched on first use, kept outside the repo
+  CHECKOUT_CACHE_DIR: z.string().min(1).optional(),
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  TEMPORAL_TEST_SERVER: z.string().min(1).optional(),
+
+  // payments-stub
+  STUB_PORT: port(9000),
+  LATENCY_MS: z.coerce.number().int().min(0).default(0),
+  FAIL_RATE: z.coerce.number().min(0).max(1).optional(),
+  FAULT_MODE: z.enum(faultModes).default('ok'),
+});
+
+/** Every environment variable the config module reads. */
+export const CONFIG_VARIABLES: string[] = Object.keys(envSchema.shape);
+
+export interface Config {
+  api: { port: number; host: string };
+  logLevel: string;
+  temporal: { address: string; namespace: string; taskQueue: string; uiPort: number };
+  /** url is DATABASE_URL, or the embedded server's when it is unset (embedded: true). */
+  database: { url: string; embedded: boolean; embeddedPort: number; poolSize: number };
+  paymentsUrl: string;
+  budgets: {
+    edgeMs: number;
+    apiMs: number;
+    fraudMs: number;
+    chargeMs: number;
+    notifyMs: number;
+    providerConnectMs: number;
+  };
+  fraudMaxAmountCents: number;
+  dataDir: string;
+  tools: { cacheDir: string; temporalCli: string | undefined; testServer: string | undefined };
+  stub: { port: number; latencyMs: number; failRate: number | undefined; faultMode: FaultMode };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  const config: Config = {
+    api: { port: e.PORT, host: e.HOST },
+    logLevel: e.LOG_LEVEL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    database: {
+      url: e.DATABASE_URL ?? embeddedDatabaseUrl(e.EMBEDDED_PG_PORT),
+      embedded: e.DATABASE_URL === undefined,
+      embeddedPort: e.EMBEDDED_PG_PORT,
+      poolSize: e.DATABASE_POOL_SIZE,
+    },
+    paymentsUrl: e.PAYMENTS_URL,
+    budgets: {
+      edgeMs: e.EDGE_BUDGET_MS,
+      apiMs: e.API_BUDGET_MS,
+      fraudMs: e.FRAUD_TIMEOUT_MS,
+      chargeMs: e.CHARGE_TIMEOUT_MS,
+      notifyMs: e.NOTIFY_TIMEOUT_MS,
+      providerConnectMs: e.PROVIDER_CONNECT_TIMEOUT_MS,
+    },
+    fraudMaxAmountCents: e.FRAUD_MAX_AMOUNT_CENTS,
+    dataDir: path.resolve(e.DATA_DIR),
+    tools: {
+      cacheDir: e.CHECKOUT_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'checkout-temporal'),
+      temporalCli: e.TEMPORAL_CLI,
+      testServer: e.TEMPORAL_TEST_SERVER,
+    },
+    stub: { port: e.STUB_PORT, latencyMs: e.LATENCY_MS, failRate: e.FAIL_RATE, faultMode: e.FAULT_MODE },
+  };
+  checkBudgets(config.budgets);
+  return config;
+}
+
+export const EMBEDDED_DB = { user: 'postgres', password: 'postgres', database: 'checkout' };
+
+export function embeddedDatabaseUrl(port: number): string {
+  return `postgres://${EMBEDDED_DB.user}:${EMBEDDED_DB.password}@127.0.0.1:${port}/${EMBEDDED_DB.database}`;
+}
+
+// Budgets must shrink inward (edge > api > activity > HTTP call); an inverted
+// configuration would let an inner hop outlive the one waiting for it.
+export function checkBudgets(b: Config['budgets']): void {
+  const problems: string[] = [];
+  if (!(b.edgeMs > b.apiMs)) problems.push(`EDGE_BUDGET_MS (${b.edgeMs}) must exceed API_BUDGET_MS (${b.apiMs})`);
+  if (!(b.apiMs > b.chargeMs)) problems.push(`API_BUDGET_MS (${b.apiMs}) must exceed CHARGE_TIMEOUT_MS (${b.chargeMs})`);
+  if (!(b.apiMs > b.fraudMs)) problems.push(`API_BUDGET_MS (${b.apiMs}) must exceed FRAUD_TIMEOUT_MS (${b.fraudMs})`);
+  if (!(b.chargeMs > b.providerConnectMs)) {
+    problems.push(`CHARGE_TIMEOUT_MS (${b.chargeMs}) must exceed PROVIDER_CONNECT_TIMEOUT_MS (${b.providerConnectMs})`);
+  }
+  if (problems.length > 0) throw new ConfigError(`inverted timeout budget: ${problems.join('; ')}`);
+}

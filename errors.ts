@@ -1,0 +1,38 @@
+// Every failure type the activities raise, and whether Temporal may retry it.
+// Workflow retry policies name the non-retryable ones; nothing else decides.
+
+export const FailureType = {
+  /** The provider refused the card (402 card_declined). */
+  CardDeclined: 'CardDeclined',
+  /** The provider refused for lack of funds (402 insufficient_funds). */
+  InsufficientFunds: 'InsufficientFunds',
+  /** Our fraud rules refused the checkout before any charge. */
+  FraudRejected: 'FraudRejected',
+  /** The provider or the ledger said the request itself is wrong (4xx other than 402/429). */
+  InvalidRequest: 'InvalidRequest',
+  /** 5xx, 429, timeouts, resets: worth another attempt. */
+  ProviderUnavailable: 'ProviderUnavailable',
+} as const;
+
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+export const NON_RETRYABLE_FAILURES: FailureType[] = [
+  FailureType.CardDeclined,
+  FailureType.InsufficientFunds,
+  FailureType.FraudRejected,
+  FailureType.InvalidRequest,
+];
+
+/** Failure types that end a checkout as a declined payment (HTTP 402) rather than an error. */
+export const DECLINE_FAILURES: FailureType[] = [
+  FailureType.CardDeclined,
+  FailureType.InsufficientFunds,
+  FailureType.FraudRejected,
+];
+
+/** The decline code clients see for each decline failure. */
+export const DECLINE_CODES: Record<string, string> = {
+  [FailureType.CardDeclined]: 'card_declined',
+  [FailureType.InsufficientFunds]: 'insufficient_funds',
+  [FailureType.FraudRejected]: 'fraud_rejected',
+};

@@ -1,0 +1,103 @@
+// Names and types that cross the api / workflow / activity line. Imported by
+// workflow code, so nothing here may do I/O or touch Node built-ins.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const CHECKOUT_WORKFLOW_ID_PREFIX = 'checkout-';
+
+/** The workflow ID of a checkout is the client's Idempotency-Key behind a fixed prefix. */
+export function checkoutWorkflowId(idempotencyKey: string): string {
+  return `${CHECKOUT_WORKFLOW_ID_PREFIX}${idempotencyKey}`;
+}
+
+/** Each provider operation gets its own key derived from the workflow ID, never shared. */
+export function providerKey(workflowId: string, operation: 'charge' | 'refund'): string {
+  return `${workflowId}:${operation}`;
+}
+
+export type Currency = string; // ISO 4217, three upper-case letters
+
+export interface CheckoutRequest {
+  customer_id: string;
+  amount_cents: number;
+  currency: Currency;
+  payment_method_id: string;
+}
+
+export interface ActivityBudgets {
+  fraudMs: number;
+  chargeMs: number;
+  notifyMs: number;
+}
+
+/** DESIGN §3 defaults; the api passes the configured values in each workflow input. */
+export const DEFAULT_ACTIVITY_BUDGETS: ActivityBudgets = { fraudMs: 500, chargeMs: 2_000, notifyMs: 1_000 };
+
+export interface CheckoutInput {
+  paymentId: string;
+  idempotencyKey: string;
+  request: CheckoutRequest;
+  /** ISO time the payment was accepted; part of the answer, fixed once. */
+  createdAt: string;
+  budgets?: ActivityBudgets;
+}
+
+export interface CompletedPayment {
+  payment_id: string;
+  status: 'completed';
+  amount_cents: number;
+  currency: Currency;
+  provider_charge_id: string;
+  created_at: string;
+}
+
+/** declined: the provider or our fraud rules refused (402); failed: gave up on the provider (502). */
+export type CheckoutOutcome =
+  | { outcome: 'completed'; payment: CompletedPayment }
+  | { outcome: 'declined'; payment: FailedPayment }
+  | { outcome: 'failed'; payment: FailedPayment };
+
+export type PaymentStatus = 'pending' | 'completed' | 'failed' | 'refunded';
+
+/** A charge as the provider reports it. */
+export interface ProviderCharge {
+  id: string;
+  amount_cents: number;
+  currency: Currency;
+  created: number;
+}
+
+/**
+ * Custom search attributes, registered when the dev server starts and upserted
+ * by the workflow, so a payment is found in the Web UI by customer and status
+ * (and by idempotency key through its workflow ID).
+ */
+export const SEARCH_ATTRIBUTES = {
+  customerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
+  paymentStatus: defineSearchAttributeKey('PaymentStatus', SearchAttributeType.KEYWORD),
+  amountCents: defineSearchAttributeKey('AmountCents', SearchAttributeType.INT),
+};
+
+export interface FailedPayment {
+  payment_id: string;
+  status: 'failed';
+  amount_cents: number;
+  currency: Currency;
+  created_at: string;
+  error: { code: string; message: string };
+}
+
+/** Retry shape of the provider charge; the activity jitters within it (full jitter). */
+export const CHARGE_RETRY = {
+  initialIntervalMs: 200,
+  maximumIntervalMs: 30_000,
+  maximumAttempts: 20,
+  /** After this the payment fails for good with a reason. */
+  scheduleToCloseMs: 60 * 60 * 1000,
+};
+
+/** The HTTP status each outcome is answered with, first time and on every replay. */
+export const OUTCOME_HTTP_STATUS: Record<CheckoutOutcome['outcome'], number> = {
+  completed: 201,
+  declined: 402,
+  failed: 502,
+};
