@@ -1,0 +1,18 @@
+// Makes sure the Temporal CLI and the time-skipping test server exist
+// (building or fetching them on first run) and prints where they are.
+import { loadConfig } from '../config';
+import { ensureTemporalCli, ensureTestServer } from './toolchain';
+
+async function main(): Promise<void> {
+  const { tools } = loadConfig();
+  const log = (line: string) => console.log(`[provision] ${line}`);
+  const cli = await ensureTemporalCli(tools, log);
+  log(`Temporal CLI: ${cli}`);
+  const testServer = await ensureTestServer(tools, log);
+  log(`time-skipping test server: ${testServer}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`[provision] failed: ${(err as Error).message}`);
+  process.exit(1);
+});
