@@ -1,0 +1,97 @@
+// SQL for the payments table: one row per idempotency key, holding the
+// request's fingerprint, the status and the answer given for that key.
+import type pg from 'pg';
+import type { CheckoutRequest, PaymentStatus } from '../shared';
+
+type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+export interface PaymentRow {
+  payment_id: string;
+  idempotency_key: string;
+  workflow_id: string;
+  fingerprint: string;
+  customer_id: string;
+  amount_cents: number;
+  currency: string;
+  payment_method_id: string;
+  status: PaymentStatus;
+  provider_charge_id: string | null;
+  failure_code: string | null;
+  response_status: number | null;
+  response: unknown;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewPayment {
+  paymentId: string;
+  idempotencyKey: string;
+  workflowId: string;
+  fingerprint: string;
+  request: CheckoutRequest;
+}
+
+/** Inserts the pending row for a key, or returns the row already there (created: false). */
+export async function insertPendingPayment(db: Queryable, p: NewPayment): Promise<{ row: PaymentRow; created: boolean }> {
+  const inserted = await db.query<PaymentRow>(
+    `INSERT INTO payments (payment_id, idempotency_key, workflow_id, fingerprint, customer_id, amount_cents, currency, payment_method_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (idempotency_key) DO NOTHING
+     RETURNING *`,
+    [
+      p.paymentId,
+      p.idempotencyKey,
+      p.workflowId,
+      p.fingerprint,
+      p.request.customer_id,
+      p.request.amount_cents,
+      p.request.currency,
+      p.request.payment_method_id,
+    ],
+  );
+  if (inserted.rows[0]) return { row: inserted.rows[0], created: true };
+  const existing = await findPaymentByKey(db, p.idempotencyKey);
+  if (!existing) throw new Error(`payment for key ${p.idempotencyKey} neither inserted nor found`);
+  return { row: existing, created: false };
+}
+
+export async function findPaymentByKey(db: Queryable, idempotencyKey: string): Promise<PaymentRow | undefined> {
+  const res = await db.query<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [idempotencyKey]);
+  return res.rows[0];
+}
+
+export async function findPaymentById(db: Queryable, paymentId: string): Promise<PaymentRow | undefined> {
+  const res = await db.query<PaymentRow>('SELECT * FROM payments WHERE payment_id = $1', [paymentId]);
+  return res.rows[0];
+}
+
+export interface PaymentOutcome {
+  status: Exclude<PaymentStatus, 'pending'>;
+  providerChargeId?: string;
+  failureCode?: string;
+  responseStatus: number;
+  response: unknown;
+}
+
+/**
+ * Records the final outcome once: a pending row moves to its terminal status;
+ * a row already terminal is left as it is (a re-executed activity changes nothing).
+ */
+export async function recordPaymentOutcome(db: Queryable, paymentId: string, outcome: PaymentOutcome): Promise<PaymentRow> {
+  await db.query(
+    `UPDATE payments
+        SET status = $2, provider_charge_id = $3, failure_code = $4, response_status = $5, response = $6, updated_at = now()
+      WHERE payment_id = $1 AND status = 'pending'`,
+    [
+      paymentId,
+      outcome.status,
+      outcome.providerChargeId ?? null,
+      outcome.failureCode ?? null,
+      outcome.responseStatus,
+      JSON.stringify(outcome.response),
+    ],
+  );
+  const row = await findPaymentById(db, paymentId);
+  if (!row) throw new Error(`payment ${paymentId} does not exist`);
+  return row;
+}

@@ -1,0 +1,24 @@
+import pg from 'pg';
+
+// bigint columns (money) come back as strings by default; cents fit safely in a JS number
+// (the contract caps an amount at 99,999,999), so parse them to numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+export type Pool = pg.Pool;
+
+/**
+ * onError hears about idle connections that die (Postgres restarting or
+ * stopping first); without a listener the process would crash on them.
+ */
+export function createPool(url: string, max: number, onError: (err: Error) => void = () => undefined): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    // never hang on a dead database: fail the checkout fast instead
+    connectionTimeoutMillis: 2_000,
+    query_timeout: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  pool.on('error', onError);
+  return pool;
+}
