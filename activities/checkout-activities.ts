@@ -1,0 +1,132 @@
+// The checkout's activities: all of its I/O. Each one is idempotent on its
+// own, so Temporal may run it again after a crash or a timeout.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { postCompletedCharge } from '../db/ledger';
+import { recordPaymentOutcome } from '../db/payments-store';
+import type { Pool } from '../db/pool';
+import { DECLINE_CODES, FailureType } from '../errors';
+import type { Logger } from '../logger';
+import { CHARGE_RETRY, OUTCOME_HTTP_STATUS, type CheckoutRequest, type CompletedPayment, type FailedPayment, type ProviderCharge } from '../shared';
+import { PaymentsProvider, ProviderCallError } from './payments-provider';
+import { fullJitterDelayMs } from './retry-delay';
+
+export interface ActivityDeps {
+  pool: Pool;
+  provider: PaymentsProvider;
+  logger: Logger;
+  config: { fraudMaxAmountCents: number; chargeTimeoutMs: number };
+}
+
+export interface ChargeInput {
+  idempotencyKey: string;
+  providerKey: string;
+  request: CheckoutRequest;
+}
+
+const DECLINE_TYPES: Record<string, FailureType> = {
+  card_declined: FailureType.CardDeclined,
+  insufficient_funds: FailureType.InsufficientFunds,
+};
+
+// Leave the activity this much of its start-to-close to report a timeout
+// itself, with a jittered retry delay, rather than being cut off by Temporal.
+const TIMEOUT_MARGIN_MS = 100;
+
+export function createActivities({ pool, provider, logger, config }: ActivityDeps) {
+  function currentWorkflowId(): string {
+    const workflowId = Context.current().info.workflowExecution?.workflowId;
+    if (!workflowId) throw ApplicationFailure.nonRetryable('checkout activities run only inside a workflow', FailureType.InvalidRequest);
+    return workflowId;
+  }
+
+  function activityLogger(idempotencyKey: string): Logger {
+    const info = Context.current().info;
+    return logger.child({
+      workflowId: info.workflowExecution?.workflowId,
+      idempotencyKey,
+      activity: info.activityType,
+      attempt: info.attempt,
+    });
+  }
+
+  return {
+    /** Our own rules, before any money moves. */
+    async checkFraud(input: { idempotencyKey: string; request: CheckoutRequest }): Promise<void> {
+      if (input.request.amount_cents > config.fraudMaxAmountCents) {
+        activityLogger(input.idempotencyKey).warn({ amount_cents: input.request.amount_cents }, 'fraud rules refused checkout');
+        throw ApplicationFailure.nonRetryable(
+          `amount ${input.request.amount_cents} exceeds the fraud limit ${config.fraudMaxAmountCents}`,
+          FailureType.FraudRejected,
+          { code: DECLINE_CODES[FailureType.FraudRejected] },
+        );
+      }
+    },
+
+    /** Charges at the provider under a key of its own; the provider's idempotency makes a retry safe. */
+    async chargePayment(input: ChargeInput): Promise<ProviderCharge> {
+      const ctx = Context.current();
+      const log = activityLogger(input.idempotencyKey);
+      const timeoutMs = Math.max(1, Math.min(config.chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
+      try {
+        const result = await provider.charge(
+          { idempotencyKey: input.providerKey, ...input.request },
+          timeoutMs,
+          ctx.cancellationSignal,
+        );
+        if (result.kind === 'declined') {
+          const type = DECLINE_TYPES[result.code] ?? FailureType.CardDeclined;
+          log.info({ code: result.code }, 'provider declined the charge');
+          throw ApplicationFailure.nonRetryable(`provider declined: ${result.code}`, type, { code: result.code });
+        }
+        log.info({ chargeId: result.charge.id }, 'charged');
+        return result.charge;
+      } catch (err) {
+        if (!(err instanceof ProviderCallError)) throw err;
+        if (!err.retryable) {
+          throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidRequest, { status: err.status });
+        }
+        const delayMs = fullJitterDelayMs(ctx.info.attempt, CHARGE_RETRY, err.retryAfterMs);
+        log.warn({ err: err.message, nextRetryDelayMs: delayMs }, 'charge attempt failed; will retry');
+        throw ApplicationFailure.create({
+          message: err.message,
+          type: FailureType.ProviderUnavailable,
+          nextRetryDelay: delayMs,
+          details: [{ status: err.status }],
+        });
+      }
+    },
+
+    /** Ledger posting and payment completion in one transaction, keyed (workflow ID, 'charge'). */
+    async recordCompletedPayment(input: { idempotencyKey: string; payment: CompletedPayment }): Promise<void> {
+      const workflowId = currentWorkflowId();
+      const { posted } = await postCompletedCharge(pool, { workflowId, payment: input.payment });
+      activityLogger(input.idempotencyKey).info({ paymentId: input.payment.payment_id, posted }, 'ledger posting recorded');
+    },
+
+    /** A declined or failed checkout: no ledger posting, the payment row ends `failed` with its answer. */
+    async recordFailedPayment(input: {
+      idempotencyKey: string;
+      outcome: 'declined' | 'failed';
+      payment: FailedPayment;
+    }): Promise<void> {
+      await recordPaymentOutcome(pool, input.payment.payment_id, {
+        status: 'failed',
+        failureCode: input.payment.error.code,
+        responseStatus: OUTCOME_HTTP_STATUS[input.outcome],
+        response: input.payment,
+      });
+      activityLogger(input.idempotencyKey).info({ code: input.payment.error.code }, 'payment failed');
+    },
+
+    /** Best effort, at most once per payment: a failure here never fails the payment. */
+    async notifyCustomer(input: { idempotencyKey: string; paymentId: string; kind: 'completed' | 'failed' }): Promise<void> {
+      const res = await pool.query(
+        'INSERT INTO notifications (payment_id, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [input.paymentId, input.kind],
+      );
+      if (res.rowCount) activityLogger(input.idempotencyKey).info({ kind: input.kind }, 'customer notified');
+    },
+  };
+}
+
+export type CheckoutActivities = ReturnType<typeof createActivities>;

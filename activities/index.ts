@@ -1,0 +1,2 @@
+export { createActivities, type CheckoutActivities, type ActivityDeps } from './checkout-activities';
+export { PaymentsProvider } from './payments-provider';

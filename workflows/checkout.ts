@@ -1,0 +1,137 @@
+// The checkout workflow: deterministic orchestration only, no I/O. Every step
+// it has passed is in its history, so a crash anywhere resumes from the last
+// completed step.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { CheckoutActivities } from '../activities/checkout-activities';
+import { DECLINE_CODES, DECLINE_FAILURES, NON_RETRYABLE_FAILURES, type FailureType } from '../errors';
+import {
+  CHARGE_RETRY,
+  DEFAULT_ACTIVITY_BUDGETS,
+  providerKey,
+  SEARCH_ATTRIBUTES,
+  type ActivityBudgets,
+  type CheckoutInput,
+  type CheckoutOutcome,
+  type FailedPayment,
+  type PaymentStatus,
+} from '../shared';
+
+function checkoutActivities(budgets: ActivityBudgets) {
+  return {
+    // Fraud rules: p99 200 ms x 2.5 (DESIGN §3); a refusal is final.
+    fraud: proxyActivities<CheckoutActivities>({
+      startToCloseTimeout: budgets.fraudMs,
+      retry: {
+        initialInterval: 100,
+        backoffCoefficient: 2,
+        maximumInterval: 1_000,
+        maximumAttempts: 5,
+        nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+      },
+    }),
+    // Provider charge: 2 s per attempt inside the 3 s api budget; retried with
+    // full jitter (the activity sets nextRetryDelay) until scheduleToClose ends it.
+    charge: proxyActivities<CheckoutActivities>({
+      startToCloseTimeout: budgets.chargeMs,
+      scheduleToCloseTimeout: CHARGE_RETRY.scheduleToCloseMs,
+      retry: {
+        initialInterval: CHARGE_RETRY.initialIntervalMs,
+        backoffCoefficient: 2,
+        maximumInterval: CHARGE_RETRY.maximumIntervalMs,
+        maximumAttempts: CHARGE_RETRY.maximumAttempts,
+        nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+      },
+    }),
+    // Ledger and payment rows: idempotent by key, so retried patiently; money was taken.
+    ledger: proxyActivities<CheckoutActivities>({
+      startToCloseTimeout: 5_000,
+      retry: { initialInterval: 200, backoffCoefficient: 2, maximumInterval: 10_000, maximumAttempts: 50 },
+    }),
+    // Notification: best effort, 1 s, two tries, never fails the payment.
+    notify: proxyActivities<CheckoutActivities>({
+      startToCloseTimeout: budgets.notifyMs,
+      retry: { initialInterval: 200, maximumAttempts: 2 },
+    }),
+  };
+}
+
+export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
+  const { workflowId } = workflowInfo();
+  const { request, paymentId, idempotencyKey, createdAt } = input;
+  const acts = checkoutActivities(input.budgets ?? DEFAULT_ACTIVITY_BUDGETS);
+  setPaymentStatus('pending');
+
+  let chargeId: string;
+  try {
+    await acts.fraud.checkFraud({ idempotencyKey, request });
+    const charge = await acts.charge.chargePayment({
+      idempotencyKey,
+      providerKey: providerKey(workflowId, 'charge'),
+      request,
+    });
+    chargeId = charge.id;
+  } catch (err) {
+    const declineType = declineTypeOf(err);
+    const outcome = declineType ? 'declined' : 'failed';
+    const payment: FailedPayment = {
+      payment_id: paymentId,
+      status: 'failed',
+      amount_cents: request.amount_cents,
+      currency: request.currency,
+      created_at: createdAt,
+      error: declineType
+        ? { code: DECLINE_CODES[declineType] ?? 'card_declined', message: 'the payment was declined' }
+        : { code: 'provider_unavailable', message: 'the payment provider could not be reached; no charge was confirmed' },
+    };
+    if (!declineType) log.error('charge failed for good', { error: String(err) });
+    await acts.ledger.recordFailedPayment({ idempotencyKey, outcome, payment });
+    setPaymentStatus('failed');
+    await notifyBestEffort(acts, idempotencyKey, paymentId, 'failed');
+    return { outcome, payment };
+  }
+
+  const payment = {
+    payment_id: paymentId,
+    status: 'completed' as const,
+    amount_cents: request.amount_cents,
+    currency: request.currency,
+    provider_charge_id: chargeId,
+    created_at: createdAt,
+  };
+  await acts.ledger.recordCompletedPayment({ idempotencyKey, payment });
+  setPaymentStatus('completed');
+  await notifyBestEffort(acts, idempotencyKey, paymentId, 'completed');
+  return { outcome: 'completed', payment };
+}
+
+function setPaymentStatus(status: PaymentStatus): void {
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.paymentStatus, value: status }]);
+}
+
+async function notifyBestEffort(
+  acts: ReturnType<typeof checkoutActivities>,
+  idempotencyKey: string,
+  paymentId: string,
+  kind: 'completed' | 'failed',
+): Promise<void> {
+  try {
+    await acts.notify.notifyCustomer({ idempotencyKey, paymentId, kind });
+  } catch (err) {
+    log.warn('notification failed; the payment stands', { error: String(err) });
+  }
+}
+
+function declineTypeOf(err: unknown): FailureType | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    const type = err.cause.type as FailureType | undefined;
+    if (type && DECLINE_FAILURES.includes(type)) return type;
+  }
+  return undefined;
+}

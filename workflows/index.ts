@@ -1,0 +1,2 @@
+// The worker bundles this file: every workflow the checkout task queue runs.
+export { checkout } from './checkout';
