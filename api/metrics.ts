@@ -1,0 +1,46 @@
+import type { NextFunction, Request, Response } from 'express';
+import client from 'prom-client';
+
+export interface ApiMetrics {
+  registry: client.Registry;
+  checkoutOutcomes: client.Counter<'outcome'>;
+  recordRequests(req: Request, res: Response, next: NextFunction): void;
+}
+
+export function createApiMetrics(): ApiMetrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const requests = new client.Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer an HTTP request',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10],
+    registers: [registry],
+  });
+  const checkoutOutcomes = new client.Counter({
+    name: 'checkout_outcomes_total',
+    help: 'Checkout answers by outcome (completed, declined, failed, replayed, key_reused, pending, invalid, error)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    checkoutOutcomes,
+    recordRequests(req, res, next) {
+      const end = duration.startTimer();
+      res.on('finish', () => {
+        // the route pattern, not the URL, so payment IDs don't explode the label set
+        const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+        requests.inc({ method: req.method, route, status: String(res.statusCode) });
+        end({ method: req.method, route });
+      });
+      next();
+    },
+  };
+}
