@@ -1,0 +1,72 @@
+// Runs one of our TypeScript entry points (api, worker, stub) as a child
+// process, and stops it: SIGTERM, then SIGKILL if it lingers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+
+const ROOT = path.resolve(__dirname, '..');
+const TSX_CLI = require.resolve('tsx/cli');
+
+export interface ServiceProcess {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnService(name: string, entry: string, env: NodeJS.ProcessEnv, stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit'): ServiceProcess {
+  const child = spawn(process.execPath, [TSX_CLI, path.join(ROOT, entry)], { cwd: ROOT, env, stdio: ['ignore', stdio, stdio] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    name,
+    child,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls url until it answers 2xx, the process exits, or timeoutMs passes. */
+export async function waitForHttp(url: string, service: ServiceProcess | undefined, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (service && (service.child.exitCode !== null || service.child.signalCode !== null)) {
+      throw new Error(`${service.name} exited (code ${service.child.exitCode}) before answering ${url}`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Polls Postgres at url until a query succeeds, the process exits, or timeoutMs passes. */
+export async function waitForPostgres(url: string, service: ServiceProcess | undefined, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (service && (service.child.exitCode !== null || service.child.signalCode !== null)) {
+      throw new Error(`${service.name} exited (code ${service.child.exitCode}) before Postgres answered`);
+    }
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return;
+    } catch {
+      // not up yet
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    if (Date.now() > deadline) throw new Error(`Postgres at ${url.replace(/:[^:@/]+@/, ':***@')} did not answer within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,0 +1,95 @@
+// Runs the Temporal CLI's dev server as a child process: SQLite state in a
+// file (or in memory), Web UI, and our custom search attributes registered.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from '../shared';
+
+export interface DevServerOptions {
+  cli: string;
+  port: number;
+  uiPort?: number; // omitted: headless
+  namespace: string;
+  /** SQLite file keeping history across restarts; omitted: in memory. */
+  dbFile?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningDevServer {
+  address: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const SEARCH_ATTRIBUTE_FLAG_TYPES: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int' };
+
+export function devServerArgs(options: DevServerOptions): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port)];
+  args.push('--namespace', options.namespace, '--log-level', 'warn');
+  if (options.uiPort !== undefined) args.push('--ui-port', String(options.uiPort));
+  else args.push('--headless');
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const key of Object.values(SEARCH_ATTRIBUTES)) {
+    args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_FLAG_TYPES[key.type]}`);
+  }
+  return args;
+}
+
+export async function startTemporalDevServer(options: DevServerOptions): Promise<RunningDevServer> {
+  const log = options.log ?? (() => undefined);
+  if (options.dbFile) fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  const child = spawn(options.cli, devServerArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
+  child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const address = `127.0.0.1:${options.port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timeout);
+  };
+
+  try {
+    await waitUntilServing(address, options.namespace, exited);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { address, process: child, stop };
+}
+
+async function waitUntilServing(address: string, namespace: string, exited: Promise<number | null>): Promise<void> {
+  let done = false;
+  const deadline = Date.now() + 60_000;
+  const early = exited.then((code) => {
+    if (!done) throw new Error(`the Temporal dev server exited with code ${code} before it was ready`);
+  });
+  const ready = (async () => {
+    for (;;) {
+      try {
+        const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+        try {
+          await connection.workflowService.describeNamespace({ namespace });
+          return;
+        } finally {
+          await connection.close();
+        }
+      } catch (err) {
+        if (done) return;
+        if (Date.now() > deadline) {
+          throw new Error(`the Temporal dev server at ${address} was not ready within 60 s: ${(err as Error).message}`, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  })();
+  try {
+    await Promise.race([ready, early]);
+  } finally {
+    done = true;
+  }
+}
