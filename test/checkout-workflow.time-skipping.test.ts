@@ -1,0 +1,146 @@
+// The checkout workflow on Temporal's time-skipping test server (the Java one,
+// from Maven Central): retry delays and timers pass in test time, not wall
+// time. Activities are the real ones against the real stub and Postgres.
+import crypto from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createActivities, PaymentsProvider, type CheckoutActivities } from '../activities';
+import { findPaymentById, insertPendingPayment } from '../db/payments-store';
+import { migrate } from '../db/migrate';
+import { createPool, type Pool } from '../db/pool';
+import { startStub, type RunningStub } from '../payments-stub/server';
+import { CHARGE_RETRY, checkoutWorkflowId, DEFAULT_ACTIVITY_BUDGETS, type CheckoutInput, type CheckoutRequest } from '../shared';
+import { checkout } from '../workflows';
+import { WORKFLOWS_PATH } from '../worker/create-worker';
+import { fingerprintOf } from '../api/checkout-schema';
+import { registerSearchAttributes } from './support/search-attributes';
+import { quietTemporalRuntime, silentLogger } from './support/stack';
+
+let env: TestWorkflowEnvironment;
+let pool: Pool;
+let stub: RunningStub;
+let provider: PaymentsProvider;
+
+beforeAll(async () => {
+  quietTemporalRuntime();
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
+  });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  pool = createPool(inject('databaseUrl'), 5);
+  await migrate(pool);
+  stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: silentLogger });
+  provider = new PaymentsProvider({ baseUrl: stub.url, connectTimeoutMs: 500 });
+});
+
+afterAll(async () => {
+  await provider?.close();
+  await stub?.close();
+  await pool?.end();
+  await env?.teardown();
+});
+
+beforeEach(async () => {
+  await setFaults({ mode: 'ok', fail_rate: null, latency_ms: 0 });
+});
+
+async function setFaults(faults: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${stub.url}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+  expect(res.status).toBe(200);
+}
+
+async function stubStats(): Promise<{ attempts: number; charges_applied: number }> {
+  return (await (await fetch(`${stub.url}/stats`)).json()) as { attempts: number; charges_applied: number };
+}
+
+function realActivities(): CheckoutActivities {
+  return createActivities({
+    pool,
+    provider,
+    logger: silentLogger,
+    config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
+  });
+}
+
+/** Inserts the payment row the api would have written, and returns the workflow input. */
+async function newCheckout(request: Partial<CheckoutRequest> = {}): Promise<{ workflowId: string; input: CheckoutInput }> {
+  const key = `ts-${crypto.randomUUID()}`;
+  const full: CheckoutRequest = { customer_id: 'cust_ts', amount_cents: 1234, currency: 'USD', payment_method_id: 'pm_card_visa', ...request };
+  const workflowId = checkoutWorkflowId(key);
+  const { row } = await insertPendingPayment(pool, {
+    paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`,
+    idempotencyKey: key,
+    workflowId,
+    fingerprint: fingerprintOf(full),
+    request: full,
+  });
+  return {
+    workflowId,
+    input: { paymentId: row.payment_id, idempotencyKey: key, request: full, createdAt: row.created_at.toISOString(), budgets: DEFAULT_ACTIVITY_BUDGETS },
+  };
+}
+
+async function runWorkflow(activities: CheckoutActivities, workflowId: string, input: CheckoutInput) {
+  const taskQueue = `ts-${crypto.randomUUID()}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities });
+  return worker.runUntil(env.client.workflow.execute(checkout, { taskQueue, workflowId, args: [input] }));
+}
+
+describe('checkout workflow retries (time-skipping)', () => {
+  it('a charge failing twice with provider 500s is retried and succeeds on the third attempt, charging once', async () => {
+    const real = realActivities();
+    const attempts: number[] = [];
+    const before = await stubStats();
+    // The real activity against the real stub; this wrapper only flips the
+    // stub's fault mode so the first two attempts meet a real 500.
+    const activities: CheckoutActivities = {
+      ...real,
+      async chargePayment(input) {
+        attempts.push(attempts.length + 1);
+        await setFaults({ mode: attempts.length <= 2 ? 'error' : 'ok' });
+        return real.chargePayment(input);
+      },
+    };
+    const { workflowId, input } = await newCheckout();
+    const result = await runWorkflow(activities, workflowId, input);
+
+    expect(result.outcome).toBe('completed');
+    expect(attempts).toEqual([1, 2, 3]);
+    const after = await stubStats();
+    expect(after.attempts - before.attempts).toBe(3);
+    expect(after.charges_applied - before.charges_applied).toBe(1);
+    expect((await findPaymentById(pool, input.paymentId))?.status).toBe('completed');
+  });
+
+  it('a decline is not retried: one provider attempt, payment failed, no ledger posting', async () => {
+    const before = await stubStats();
+    const { workflowId, input } = await newCheckout({ payment_method_id: 'pm_declined' });
+    const result = await runWorkflow(realActivities(), workflowId, input);
+
+    expect(result).toMatchObject({ outcome: 'declined', payment: { status: 'failed', error: { code: 'card_declined' } } });
+    expect((await stubStats()).attempts - before.attempts).toBe(1);
+    const postings = await pool.query('SELECT count(*)::int AS n FROM ledger_transactions WHERE workflow_id = $1', [workflowId]);
+    expect(postings.rows[0].n).toBe(0);
+  });
+
+  it('a provider that stays down ends the payment as failed after the bounded attempts, in test time not wall time', async () => {
+    await setFaults({ mode: 'unavailable' }); // 503 + Retry-After: 1 on every attempt
+    const before = await stubStats();
+    const { workflowId, input } = await newCheckout();
+    const wallStart = Date.now();
+    const testStart = await env.currentTimeMs();
+    const result = await runWorkflow(realActivities(), workflowId, input);
+    const wallMs = Date.now() - wallStart;
+    const testMs = (await env.currentTimeMs()) - testStart;
+
+    expect(result).toMatchObject({ outcome: 'failed', payment: { error: { code: 'provider_unavailable' } } });
+    expect((await stubStats()).attempts - before.attempts).toBe(CHARGE_RETRY.maximumAttempts);
+    expect((await stubStats()).charges_applied).toBe(before.charges_applied);
+    expect((await findPaymentById(pool, input.paymentId))?.status).toBe('failed');
+    // Retry-After (1 s) is a floor on each of the 19 delays: at least 19 s passed in test time
+    expect(testMs).toBeGreaterThanOrEqual((CHARGE_RETRY.maximumAttempts - 1) * 1_000);
+    expect(testMs).toBeGreaterThan(wallMs);
+  });
+});

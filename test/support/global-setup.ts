@@ -1,0 +1,44 @@
+// Starts the real parts every test file shares: a Temporal dev server (in
+// memory) and an embedded Postgres (throwaway data dir), and finds the
+// time-skipping test server. `npm run provision` has built or fetched the tools.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
+import { loadConfig } from '../../config';
+import { startEmbeddedPostgres } from '../../db/embedded-postgres';
+import { startTemporalDevServer } from '../../scripts/temporal-dev-server';
+import { ensureTemporalCli, ensureTestServer } from '../../scripts/toolchain';
+import { freePort } from './free-port';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    databaseUrl: string;
+    testServerPath: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const { tools } = loadConfig();
+  const log = (line: string) => console.log(`[test setup] ${line}`);
+  const cli = await ensureTemporalCli(tools, log);
+  const testServerPath = await ensureTestServer(tools, log);
+
+  const temporal = await startTemporalDevServer({ cli, port: await freePort(), namespace: 'default' });
+  // /tmp, not the repo: as root, Postgres runs as the postgres user, who must reach the directory
+  const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-test-pg-'));
+  fs.chmodSync(pgDir, 0o755);
+  const postgres = await startEmbeddedPostgres({ dataDir: path.join(pgDir, 'data'), port: await freePort(), persistent: false });
+  log(`Temporal dev server ${temporal.address}, Postgres ${postgres.url.replace(/:[^:@/]+@/, ':***@')}`);
+
+  project.provide('temporalAddress', temporal.address);
+  project.provide('databaseUrl', postgres.url);
+  project.provide('testServerPath', testServerPath);
+
+  return async () => {
+    await temporal.stop();
+    await postgres.stop();
+    fs.rmSync(pgDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,130 @@
+// The whole checkout stack in one test process, every part real: the api on
+// port 0, a worker on its own task queue, the payments stub over HTTP, the
+// shared Temporal dev server and Postgres from global-setup.
+import crypto from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { inject } from 'vitest';
+import { createActivities, PaymentsProvider } from '../../activities';
+import { startApiServer, type RunningApi } from '../../api/app';
+import { migrate } from '../../db/migrate';
+import { createPool, type Pool } from '../../db/pool';
+import { startStub, type RunningStub } from '../../payments-stub/server';
+import { DEFAULT_ACTIVITY_BUDGETS } from '../../shared';
+import { createCheckoutWorker } from '../../worker/create-worker';
+
+export interface TestStack {
+  api: RunningApi;
+  stub: RunningStub;
+  pool: Pool;
+  client: Client;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+export const silentLogger = pino({ level: 'silent' });
+
+/** Keeps the SDK's own logs to warnings, so test output shows what matters. */
+export function quietTemporalRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed in this process
+  }
+}
+
+export async function startTestStack(options: { apiBudgetMs?: number } = {}): Promise<TestStack> {
+  quietTemporalRuntime();
+  const address = inject('temporalAddress');
+  const pool = createPool(inject('databaseUrl'), 5);
+  await migrate(pool);
+  const stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: silentLogger });
+  const provider = new PaymentsProvider({ baseUrl: stub.url, connectTimeoutMs: 500 });
+  const activities = createActivities({
+    pool,
+    provider,
+    logger: silentLogger,
+    config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
+  });
+  const taskQueue = `test-${crypto.randomUUID()}`;
+  const nativeConnection = await NativeConnection.connect({ address });
+  const worker: Worker = await createCheckoutWorker({ connection: nativeConnection, namespace: 'default', taskQueue, activities });
+  const workerRun = worker.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const api = await startApiServer(
+    {
+      client,
+      pool,
+      logger: silentLogger,
+      taskQueue,
+      apiBudgetMs: options.apiBudgetMs ?? 3_000,
+      activityBudgets: DEFAULT_ACTIVITY_BUDGETS,
+    },
+    0,
+  );
+  return {
+    api,
+    stub,
+    pool,
+    client,
+    taskQueue,
+    async stop() {
+      await api.close();
+      worker.shutdown();
+      await workerRun;
+      await nativeConnection.close();
+      await connection.close();
+      await provider.close();
+      await stub.close();
+      await pool.end();
+    },
+  };
+}
+
+/** A key no other test uses. */
+export function uniqueKey(label: string): string {
+  return `${label}-${crypto.randomUUID()}`;
+}
+
+export function checkoutBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { customer_id: 'cust_test', amount_cents: 1999, currency: 'USD', payment_method_id: 'pm_card_visa', ...overrides };
+}
+
+export async function postCheckout(
+  api: RunningApi,
+  key: string | undefined,
+  body: unknown,
+  contentType = 'application/json',
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test answers are read field by field
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (key !== undefined) headers['idempotency-key'] = key;
+  const res = await fetch(`${api.url}/checkout`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // leave as text
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+export interface StubCharge {
+  id: string;
+  idempotency_key: string;
+  amount_cents: number;
+  currency: string;
+  refunded: boolean;
+}
+
+export async function stubCharges(stub: RunningStub): Promise<StubCharge[]> {
+  const res = await fetch(`${stub.url}/charges`);
+  return ((await res.json()) as { data: StubCharge[] }).data;
+}
