@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
-import { loadConfig } from '../../config';
-import { startEmbeddedPostgres } from '../../db/embedded-postgres';
+import { embeddedDatabaseUrl, loadConfig } from '../../config';
+import { spawnService, waitForPostgres } from '../../scripts/service-process';
 import { startTemporalDevServer } from '../../scripts/temporal-dev-server';
 import { ensureTemporalCli, ensureTestServer } from '../../scripts/toolchain';
 import { freePort } from './free-port';
@@ -26,14 +26,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const testServerPath = await ensureTestServer(tools, log);
 
   const temporal = await startTemporalDevServer({ cli, port: await freePort(), namespace: 'default' });
-  // /tmp, not the repo: as root, Postgres runs as the postgres user, who must reach the directory
+  // /tmp, not the repo: as root, Postgres runs as the postgres user, who must reach the directory.
   const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-test-pg-'));
   fs.chmodSync(pgDir, 0o755);
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(pgDir, 'data'), port: await freePort(), persistent: false });
-  log(`Temporal dev server ${temporal.address}, Postgres ${postgres.url.replace(/:[^:@/]+@/, ':***@')}`);
+  const pgPort = await freePort();
+  // A child process, not in this one: embedded-postgres's exit hook would turn
+  // vitest's failing exit code into 0 on 'beforeExit'.
+  const pgEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: pgDir, EMBEDDED_PG_PORT: String(pgPort) };
+  delete pgEnv.DATABASE_URL;
+  const postgres = spawnService('postgres', 'scripts/start-postgres.ts', pgEnv, 'ignore');
+  const databaseUrl = embeddedDatabaseUrl(pgPort);
+  try {
+    await waitForPostgres(databaseUrl, postgres);
+  } catch (err) {
+    await temporal.stop();
+    throw err;
+  }
+  log(`Temporal dev server ${temporal.address}, Postgres on :${pgPort}`);
 
   project.provide('temporalAddress', temporal.address);
-  project.provide('databaseUrl', postgres.url);
+  project.provide('databaseUrl', databaseUrl);
   project.provide('testServerPath', testServerPath);
 
   return async () => {
