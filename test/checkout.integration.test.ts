@@ -90,6 +90,19 @@ describe('POST /checkout, happy path', () => {
     expect(charges).toHaveLength(1);
   });
 
+  it('concurrent duplicates attach to one execution: one charge, one posting, every answer the same payment', async () => {
+    const key = uniqueKey('concurrent');
+    const answers = await Promise.all(Array.from({ length: 5 }, () => postCheckout(stack.api, key, checkoutBody({ amount_cents: 4321 }))));
+
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 201]);
+    const paymentIds = new Set(answers.map((a) => a.body.payment_id));
+    expect(paymentIds.size).toBe(1);
+    for (const a of answers) expect(a.body).toEqual(answers[0]?.body);
+    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(key)}:charge`);
+    expect(charges).toHaveLength(1);
+    expect(await ledgerPostingsFor(answers[0]?.body.payment_id)).toBe(1);
+  });
+
   it('the same key with another body is refused with 422 and runs nothing', async () => {
     const key = uniqueKey('reuse');
     expect((await postCheckout(stack.api, key, checkoutBody())).status).toBe(201);
@@ -238,7 +251,7 @@ describe('determinism', () => {
   it('every workflow history from this file replays against the current workflow code', async () => {
     const query = `TaskQueue = "${stack.taskQueue}"`;
     const { count } = await stack.client.workflow.count(query);
-    expect(count).toBeGreaterThanOrEqual(7); // the checkouts above that reached a workflow
+    expect(count).toBeGreaterThanOrEqual(8); // the checkouts above that reached a workflow
     const histories = stack.client.workflow.list({ query }).intoHistories();
     let replayed = 0;
     for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, histories)) {
