@@ -49,6 +49,10 @@ const envSchema = z.object({
   TEMPORAL_CLI: z.string().min(1).optional(),
   TEMPORAL_TEST_SERVER: z.string().min(1).optional(),
 
+  // Test-only fault hook for the crash-after-ledger drill and test: the worker
+  // kills itself right after the ledger commit, before the activity completes.
+  CHECKOUT_CRASH_AFTER_LEDGER_COMMIT: z.enum(['0', '1', 'false', 'true']).default('0'),
+
   // payments-stub
   STUB_PORT: port(9000),
   LATENCY_MS: z.coerce.number().int().min(0).default(0),
@@ -77,6 +81,8 @@ export interface Config {
   fraudMaxAmountCents: number;
   dataDir: string;
   tools: { cacheDir: string; temporalCli: string | undefined; testServer: string | undefined };
+  /** Test-only: SIGKILL the worker right after a ledger commit (see activities). */
+  crashAfterLedgerCommit: boolean;
   stub: { port: number; latencyMs: number; failRate: number | undefined; faultMode: FaultMode };
 }
 
@@ -122,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       temporalCli: e.TEMPORAL_CLI,
       testServer: e.TEMPORAL_TEST_SERVER,
     },
+    crashAfterLedgerCommit: e.CHECKOUT_CRASH_AFTER_LEDGER_COMMIT === '1' || e.CHECKOUT_CRASH_AFTER_LEDGER_COMMIT === 'true',
     stub: { port: e.STUB_PORT, latencyMs: e.LATENCY_MS, failRate: e.FAIL_RATE, faultMode: e.FAULT_MODE },
   };
   checkBudgets(config.budgets);

@@ -14,7 +14,12 @@ export interface ActivityDeps {
   pool: Pool;
   provider: PaymentsProvider;
   logger: Logger;
-  config: { fraudMaxAmountCents: number; chargeTimeoutMs: number };
+  config: {
+    fraudMaxAmountCents: number;
+    chargeTimeoutMs: number;
+    /** Test-only fault hook (CHECKOUT_CRASH_AFTER_LEDGER_COMMIT); never set in production. */
+    crashAfterLedgerCommit?: boolean;
+  };
 }
 
 export interface ChargeInput {
@@ -101,6 +106,14 @@ export function createActivities({ pool, provider, logger, config }: ActivityDep
       const workflowId = currentWorkflowId();
       const { posted } = await postCompletedCharge(pool, { workflowId, payment: input.payment });
       activityLogger(input.idempotencyKey).info({ paymentId: input.payment.payment_id, posted }, 'ledger posting recorded');
+      if (config.crashAfterLedgerCommit && posted) {
+        // TEST-ONLY FAULT HOOK (DESIGN §5 scenario 5): die after the commit and
+        // before Temporal hears the activity completed, so the retry must find
+        // its posting (the inbox) and change nothing. Enabled only by
+        // CHECKOUT_CRASH_AFTER_LEDGER_COMMIT in drills and tests.
+        activityLogger(input.idempotencyKey).warn('test fault hook: killing the worker after the ledger commit');
+        process.kill(process.pid, 'SIGKILL');
+      }
     },
 
     /** A declined or failed checkout: no ledger posting, the payment row ends `failed` with its answer. */

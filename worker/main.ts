@@ -30,7 +30,11 @@ async function main(): Promise<void> {
     pool,
     provider,
     logger,
-    config: { fraudMaxAmountCents: config.fraudMaxAmountCents, chargeTimeoutMs: config.budgets.chargeMs },
+    config: {
+      fraudMaxAmountCents: config.fraudMaxAmountCents,
+      chargeTimeoutMs: config.budgets.chargeMs,
+      crashAfterLedgerCommit: config.crashAfterLedgerCommit,
+    },
   });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createCheckoutWorker({

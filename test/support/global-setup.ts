@@ -16,6 +16,7 @@ declare module 'vitest' {
     temporalAddress: string;
     databaseUrl: string;
     testServerPath: string;
+    temporalCli: string;
   }
 }
 
@@ -47,6 +48,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('temporalAddress', temporal.address);
   project.provide('databaseUrl', databaseUrl);
   project.provide('testServerPath', testServerPath);
+  project.provide('temporalCli', cli);
 
   return async () => {
     await temporal.stop();
