@@ -36,7 +36,9 @@ export async function insertPendingPayment(db: Queryable, p: NewPayment): Promis
   const inserted = await db.query<PaymentRow>(
     `INSERT INTO payments (payment_id, idempotency_key, workflow_id, fingerprint, customer_id, amount_cents, currency, payment_method_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (idempotency_key) DO NOTHING
+     -- any unique column: idempotency_key and workflow_id conflict together, and
+     -- concurrent inserts may trip either index first
+     ON CONFLICT DO NOTHING
      RETURNING *`,
     [
       p.paymentId,
