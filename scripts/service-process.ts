@@ -5,7 +5,6 @@ import path from 'node:path';
 import pg from 'pg';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX_CLI = require.resolve('tsx/cli');
 
 export interface ServiceProcess {
   name: string;
@@ -15,7 +14,13 @@ export interface ServiceProcess {
 }
 
 export function spawnService(name: string, entry: string, env: NodeJS.ProcessEnv, stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit'): ServiceProcess {
-  const child = spawn(process.execPath, [TSX_CLI, path.join(ROOT, entry)], { cwd: ROOT, env, stdio: ['ignore', stdio, stdio] });
+  // node with tsx as a loader, not the tsx CLI: the CLI runs the script in a
+  // grandchild, so a SIGKILL (crash drills) would hit the wrapper and orphan it.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', stdio, stdio],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     name,
