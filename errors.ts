@@ -10,6 +10,8 @@ export const FailureType = {
   FraudRejected: 'FraudRejected',
   /** The provider or the ledger said the request itself is wrong (4xx other than 402/429). */
   InvalidRequest: 'InvalidRequest',
+  /** The database refused a ledger posting (constraint or balance check): retrying cannot help. */
+  LedgerRefused: 'LedgerRefused',
   /** 5xx, 429, timeouts, resets: worth another attempt. */
   ProviderUnavailable: 'ProviderUnavailable',
 } as const;
@@ -21,6 +23,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.InsufficientFunds,
   FailureType.FraudRejected,
   FailureType.InvalidRequest,
+  FailureType.LedgerRefused,
 ];
 
 /** Failure types that end a checkout as a declined payment (HTTP 402) rather than an error. */

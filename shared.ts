@@ -50,13 +50,35 @@ export interface CompletedPayment {
   created_at: string;
 }
 
-/** declined: the provider or our fraud rules refused (402); failed: gave up on the provider (502). */
+export interface RefundedPayment {
+  payment_id: string;
+  status: 'refunded';
+  amount_cents: number;
+  currency: Currency;
+  created_at: string;
+  provider_charge_id: string;
+  error: { code: string; message: string };
+}
+
+/**
+ * declined: the provider or our fraud rules refused (402); failed: gave up on
+ * the provider (502); refunded: charged, then a later step failed for good and
+ * the charge was refunded (500).
+ */
 export type CheckoutOutcome =
   | { outcome: 'completed'; payment: CompletedPayment }
   | { outcome: 'declined'; payment: FailedPayment }
-  | { outcome: 'failed'; payment: FailedPayment };
+  | { outcome: 'failed'; payment: FailedPayment }
+  | { outcome: 'refunded'; payment: RefundedPayment };
 
 export type PaymentStatus = 'pending' | 'completed' | 'failed' | 'refunded';
+
+/** Retry shape of the compensating refund: patient, money is out until it lands. */
+export const REFUND_RETRY = {
+  initialIntervalMs: 1_000,
+  maximumIntervalMs: 60_000,
+  maximumAttempts: 100,
+};
 
 /** A charge as the provider reports it. */
 export interface ProviderCharge {
@@ -64,6 +86,12 @@ export interface ProviderCharge {
   amount_cents: number;
   currency: Currency;
   created: number;
+}
+
+/** A refund as the provider reports it. */
+export interface ProviderRefund {
+  id: string;
+  charge_id: string;
 }
 
 /**
@@ -100,4 +128,5 @@ export const OUTCOME_HTTP_STATUS: Record<CheckoutOutcome['outcome'], number> = {
   completed: 201,
   declined: 402,
   failed: 502,
+  refunded: 500,
 };

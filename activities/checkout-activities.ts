@@ -6,7 +6,17 @@ import { recordPaymentOutcome } from '../db/payments-store';
 import type { Pool } from '../db/pool';
 import { DECLINE_CODES, FailureType } from '../errors';
 import type { Logger } from '../logger';
-import { CHARGE_RETRY, OUTCOME_HTTP_STATUS, type CheckoutRequest, type CompletedPayment, type FailedPayment, type ProviderCharge } from '../shared';
+import {
+  CHARGE_RETRY,
+  OUTCOME_HTTP_STATUS,
+  REFUND_RETRY,
+  type CheckoutRequest,
+  type CompletedPayment,
+  type FailedPayment,
+  type ProviderCharge,
+  type ProviderRefund,
+  type RefundedPayment,
+} from '../shared';
 import { PaymentsProvider, ProviderCallError } from './payments-provider';
 import { fullJitterDelayMs } from './retry-delay';
 
@@ -86,25 +96,45 @@ export function createActivities({ pool, provider, logger, config }: ActivityDep
         log.info({ chargeId: result.charge.id }, 'charged');
         return result.charge;
       } catch (err) {
-        if (!(err instanceof ProviderCallError)) throw err;
-        if (!err.retryable) {
-          throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidRequest, { status: err.status });
-        }
-        const delayMs = fullJitterDelayMs(ctx.info.attempt, CHARGE_RETRY, err.retryAfterMs);
-        log.warn({ err: err.message, nextRetryDelayMs: delayMs }, 'charge attempt failed; will retry');
-        throw ApplicationFailure.create({
-          message: err.message,
-          type: FailureType.ProviderUnavailable,
-          nextRetryDelay: delayMs,
-          details: [{ status: err.status }],
-        });
+        throw providerFailure(err, CHARGE_RETRY, log);
       }
+    },
+
+    /** Compensation: refunds a charge under its own provider key (`<workflowId>:refund`). */
+    async refundCharge(input: { idempotencyKey: string; providerKey: string; chargeId: string }): Promise<ProviderRefund> {
+      const ctx = Context.current();
+      const log = activityLogger(input.idempotencyKey);
+      const timeoutMs = Math.max(1, Math.min(config.chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
+      try {
+        const refund = await provider.refund({ idempotencyKey: input.providerKey, chargeId: input.chargeId }, timeoutMs, ctx.cancellationSignal);
+        log.warn({ chargeId: input.chargeId, refundId: refund.id }, 'charge refunded (compensation)');
+        return refund;
+      } catch (err) {
+        throw providerFailure(err, REFUND_RETRY, log);
+      }
+    },
+
+    /** A charged payment whose later step failed for good: refunded, no ledger posting, row ends `refunded`. */
+    async recordRefundedPayment(input: { idempotencyKey: string; payment: RefundedPayment }): Promise<void> {
+      await recordPaymentOutcome(pool, input.payment.payment_id, {
+        status: 'refunded',
+        providerChargeId: input.payment.provider_charge_id,
+        failureCode: input.payment.error.code,
+        responseStatus: OUTCOME_HTTP_STATUS.refunded,
+        response: input.payment,
+      });
+      activityLogger(input.idempotencyKey).warn({ code: input.payment.error.code }, 'payment refunded');
     },
 
     /** Ledger posting and payment completion in one transaction, keyed (workflow ID, 'charge'). */
     async recordCompletedPayment(input: { idempotencyKey: string; payment: CompletedPayment }): Promise<void> {
       const workflowId = currentWorkflowId();
-      const { posted } = await postCompletedCharge(pool, { workflowId, payment: input.payment });
+      let posted: boolean;
+      try {
+        ({ posted } = await postCompletedCharge(pool, { workflowId, payment: input.payment }));
+      } catch (err) {
+        throw ledgerFailure(err);
+      }
       activityLogger(input.idempotencyKey).info({ paymentId: input.payment.payment_id, posted }, 'ledger posting recorded');
       if (config.crashAfterLedgerCommit && posted) {
         // TEST-ONLY FAULT HOOK (DESIGN §5 scenario 5): die after the commit and
@@ -143,3 +173,32 @@ export function createActivities({ pool, provider, logger, config }: ActivityDep
 }
 
 export type CheckoutActivities = ReturnType<typeof createActivities>;
+
+/** Provider errors as Temporal failures: retryable ones with a full-jitter delay that honours Retry-After. */
+function providerFailure(err: unknown, policy: { initialIntervalMs: number; maximumIntervalMs: number }, log: Logger): unknown {
+  if (!(err instanceof ProviderCallError)) return err;
+  if (!err.retryable) {
+    return ApplicationFailure.nonRetryable(err.message, FailureType.InvalidRequest, { status: err.status });
+  }
+  const delayMs = fullJitterDelayMs(Context.current().info.attempt, policy, err.retryAfterMs);
+  log.warn({ err: err.message, nextRetryDelayMs: delayMs }, 'provider call failed; will retry');
+  return ApplicationFailure.create({
+    message: err.message,
+    type: FailureType.ProviderUnavailable,
+    nextRetryDelay: delayMs,
+    details: [{ status: err.status }],
+  });
+}
+
+/**
+ * Integrity errors (SQLSTATE class 23) and our own balance check (P0001) will
+ * fail the same way every time: non-retryable, so the workflow compensates.
+ * Anything else (connection lost, timeouts) is retried.
+ */
+function ledgerFailure(err: unknown): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('23') || code === 'P0001')) {
+    return ApplicationFailure.nonRetryable(`ledger refused the posting: ${(err as Error).message}`, FailureType.LedgerRefused, { sqlstate: code });
+  }
+  return err;
+}

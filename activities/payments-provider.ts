@@ -2,7 +2,7 @@
 // Knows nothing of Temporal: it returns a charge or a decline, or throws a
 // ProviderCallError saying whether another attempt may help.
 import { Agent, request } from 'undici';
-import type { ProviderCharge } from '../shared';
+import type { ProviderCharge, ProviderRefund } from '../shared';
 
 export interface PaymentsProviderOptions {
   baseUrl: string;
@@ -48,6 +48,17 @@ export class PaymentsProvider {
     );
     if (status === 200) return { kind: 'charged', charge: parseCharge(body) };
     if (status === 402) return { kind: 'declined', code: errorCode(body) ?? 'card_declined' };
+    throw classify(status, body, retryAfterMs);
+  }
+
+  /** Refunds a charge under its own idempotency key; the same key again refunds nothing more. */
+  async refund(req: { idempotencyKey: string; chargeId: string }, timeoutMs: number, signal?: AbortSignal): Promise<ProviderRefund> {
+    const { status, body, retryAfterMs } = await this.post('/refunds', req.idempotencyKey, { charge_id: req.chargeId }, timeoutMs, signal);
+    if (status === 200) {
+      const b = body as Partial<ProviderRefund> | undefined;
+      if (!b || typeof b.id !== 'string') throw new ProviderCallError('provider answered 200 without a refund', true, 200);
+      return { id: b.id, charge_id: String(b.charge_id ?? req.chargeId) };
+    }
     throw classify(status, body, retryAfterMs);
   }
 

@@ -3,6 +3,7 @@
 // time. Activities are the real ones against the real stub and Postgres.
 import crypto from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -15,6 +16,7 @@ import { CHARGE_RETRY, checkoutWorkflowId, DEFAULT_ACTIVITY_BUDGETS, type Checko
 import { checkout } from '../workflows';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { fingerprintOf } from '../api/checkout-schema';
+import { FailureType } from '../errors';
 import { registerSearchAttributes } from './support/search-attributes';
 import { quietTemporalRuntime, silentLogger } from './support/stack';
 
@@ -87,6 +89,36 @@ async function runWorkflow(activities: CheckoutActivities, workflowId: string, i
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities });
   return worker.runUntil(env.client.workflow.execute(checkout, { taskQueue, workflowId, args: [input] }));
 }
+
+describe('compensation (time-skipping)', () => {
+  it('a ledger refusal after the charge refunds it under its own key: one charge, one refund, payment refunded, no posting', async () => {
+    const real = realActivities();
+    const before = await stubStats();
+    // Stand-in for a ledger refusal (a constraint the database raises): the
+    // real refusal cannot be provoked through the api's validated input.
+    const activities: CheckoutActivities = {
+      ...real,
+      async recordCompletedPayment() {
+        throw ApplicationFailure.nonRetryable('ledger refused the posting (test stand-in)', FailureType.LedgerRefused);
+      },
+    };
+    const { workflowId, input } = await newCheckout({ amount_cents: 4200 });
+    const result = await runWorkflow(activities, workflowId, input);
+
+    expect(result).toMatchObject({ outcome: 'refunded', payment: { status: 'refunded', error: { code: 'payment_reversed' } } });
+    const charges = (await (await fetch(`${stub.url}/charges`)).json()) as { data: Array<{ idempotency_key: string; refunded: boolean; id: string }> };
+    const mine = charges.data.filter((c) => c.idempotency_key === `${workflowId}:charge`);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.refunded).toBe(true);
+    const after = (await stubStats()) as { charges_applied: number; refunds_applied?: number };
+    expect(after.charges_applied - before.charges_applied).toBe(1);
+    expect((after.refunds_applied ?? 0) - ((before as { refunds_applied?: number }).refunds_applied ?? 0)).toBe(1);
+    const row = await findPaymentById(pool, input.paymentId);
+    expect(row).toMatchObject({ status: 'refunded', failure_code: 'payment_reversed', response_status: 500, provider_charge_id: mine[0]?.id });
+    const postings = await pool.query('SELECT count(*)::int AS n FROM ledger_transactions WHERE workflow_id = $1', [workflowId]);
+    expect(postings.rows[0].n).toBe(0);
+  });
+});
 
 describe('checkout workflow retries (time-skipping)', () => {
   it('a charge failing twice with provider 500s is retried and succeeds on the third attempt, charging once', async () => {

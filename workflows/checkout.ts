@@ -10,11 +10,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CheckoutActivities } from '../activities/checkout-activities';
-import { DECLINE_CODES, DECLINE_FAILURES, NON_RETRYABLE_FAILURES, type FailureType } from '../errors';
+import { DECLINE_CODES, DECLINE_FAILURES, FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import {
   CHARGE_RETRY,
   DEFAULT_ACTIVITY_BUDGETS,
   providerKey,
+  REFUND_RETRY,
   SEARCH_ATTRIBUTES,
   type ActivityBudgets,
   type CheckoutInput,
@@ -49,10 +50,28 @@ function checkoutActivities(budgets: ActivityBudgets) {
         nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
       },
     }),
-    // Ledger and payment rows: idempotent by key, so retried patiently; money was taken.
+    // Ledger and payment rows: idempotent by key, so retried patiently; money was
+    // taken. A refusal by the database is final and triggers the refund.
     ledger: proxyActivities<CheckoutActivities>({
       startToCloseTimeout: 5_000,
-      retry: { initialInterval: 200, backoffCoefficient: 2, maximumInterval: 10_000, maximumAttempts: 50 },
+      retry: {
+        initialInterval: 200,
+        backoffCoefficient: 2,
+        maximumInterval: 10_000,
+        maximumAttempts: 50,
+        nonRetryableErrorTypes: [FailureType.LedgerRefused],
+      },
+    }),
+    // Compensating refund: patient and jittered (by the activity); its own provider key.
+    refund: proxyActivities<CheckoutActivities>({
+      startToCloseTimeout: budgets.chargeMs,
+      retry: {
+        initialInterval: REFUND_RETRY.initialIntervalMs,
+        backoffCoefficient: 2,
+        maximumInterval: REFUND_RETRY.maximumIntervalMs,
+        maximumAttempts: REFUND_RETRY.maximumAttempts,
+        nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+      },
     }),
     // Notification: best effort, 1 s, two tries, never fails the payment.
     notify: proxyActivities<CheckoutActivities>({
@@ -105,7 +124,26 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
     provider_charge_id: chargeId,
     created_at: createdAt,
   };
-  await acts.ledger.recordCompletedPayment({ idempotencyKey, payment });
+  // Compensation for the charge, registered before the step that may fail after
+  // it: whatever ends that step for good, the money goes back.
+  const compensate = async (reason: unknown): Promise<CheckoutOutcome> => {
+    log.error('recording the payment failed for good; refunding the charge', { error: String(reason) });
+    await acts.refund.refundCharge({ idempotencyKey, providerKey: providerKey(workflowId, 'refund'), chargeId });
+    const refunded = {
+      ...payment,
+      status: 'refunded' as const,
+      error: { code: 'payment_reversed', message: 'the payment could not be recorded and was refunded in full' },
+    };
+    await acts.ledger.recordRefundedPayment({ idempotencyKey, payment: refunded });
+    setPaymentStatus('refunded');
+    await notifyBestEffort(acts, idempotencyKey, paymentId, 'failed');
+    return { outcome: 'refunded', payment: refunded };
+  };
+  try {
+    await acts.ledger.recordCompletedPayment({ idempotencyKey, payment });
+  } catch (err) {
+    return compensate(err);
+  }
   setPaymentStatus('completed');
   await notifyBestEffort(acts, idempotencyKey, paymentId, 'completed');
   return { outcome: 'completed', payment };
