@@ -23,7 +23,8 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export const silentLogger = pino({ level: 'silent' });
+// errors only: a 5xx in a test run shows its cause
+export const silentLogger = pino({ level: 'error' });
 
 /** Keeps the SDK's own logs to warnings, so test output shows what matters. */
 export function quietTemporalRuntime(): void {
