@@ -38,6 +38,24 @@ const envSchema = z.object({
   NOTIFY_TIMEOUT_MS: ms(1_000),
   PROVIDER_CONNECT_TIMEOUT_MS: ms(500),
 
+  // The front door protects itself (DESIGN §2): per-customer rate of new
+  // checkouts (counted in Postgres, so every api instance agrees) and a bound
+  // on checkouts in flight per api instance.
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  MAX_IN_FLIGHT_CHECKOUTS: z.coerce.number().int().min(1).default(200),
+
+  // Total time a charge may keep retrying before the payment fails (schedule-to-close).
+  CHARGE_TOTAL_TIMEOUT_MS: ms(60 * 60 * 1000),
+
+  // Fleet-wide provider protection (DESIGN §4), state shared in Postgres.
+  RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.2),
+  RETRY_BUDGET_WINDOW_MS: ms(10_000),
+  RETRY_BUDGET_MIN_PER_WINDOW: z.coerce.number().int().min(0).default(10),
+  BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
+  BREAKER_WINDOW_MS: ms(10_000),
+  BREAKER_MIN_VOLUME: z.coerce.number().int().min(1).default(10),
+  BREAKER_OPEN_MS: ms(30_000),
+
   // fraud rule: checkouts above this amount are refused before any charge
   FRAUD_MAX_AMOUNT_CENTS: z.coerce.number().int().positive().default(5_000_000),
 
@@ -79,6 +97,10 @@ export interface Config {
     providerConnectMs: number;
   };
   fraudMaxAmountCents: number;
+  frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number };
+  chargeTotalMs: number;
+  retryBudget: { ratio: number; windowMs: number; minPerWindow: number };
+  breaker: { failureRatio: number; windowMs: number; minVolume: number; openMs: number };
   dataDir: string;
   tools: { cacheDir: string; temporalCli: string | undefined; testServer: string | undefined };
   /** Test-only: SIGKILL the worker right after a ledger commit (see activities). */
@@ -122,6 +144,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       providerConnectMs: e.PROVIDER_CONNECT_TIMEOUT_MS,
     },
     fraudMaxAmountCents: e.FRAUD_MAX_AMOUNT_CENTS,
+    frontDoor: { rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE, maxInFlightCheckouts: e.MAX_IN_FLIGHT_CHECKOUTS },
+    chargeTotalMs: e.CHARGE_TOTAL_TIMEOUT_MS,
+    retryBudget: { ratio: e.RETRY_BUDGET_RATIO, windowMs: e.RETRY_BUDGET_WINDOW_MS, minPerWindow: e.RETRY_BUDGET_MIN_PER_WINDOW },
+    breaker: {
+      failureRatio: e.BREAKER_FAILURE_RATIO,
+      windowMs: e.BREAKER_WINDOW_MS,
+      minVolume: e.BREAKER_MIN_VOLUME,
+      openMs: e.BREAKER_OPEN_MS,
+    },
     dataDir: path.resolve(e.DATA_DIR),
     tools: {
       cacheDir: e.CHECKOUT_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'checkout-temporal'),
