@@ -1,0 +1,212 @@
+// The checkout CLI: one logical checkout, retried and followed by the client.
+//
+//   npm run checkout -- --customer c1 --amount 1999 --currency USD --payment-method pm_card_visa [--key k] [--url http://127.0.0.1:3000]
+//
+// One progress line per request on stderr, the final JSON on stdout.
+// Exit 0 completed; 2 declined, failed or refunded; 1 anything else (usage,
+// refused request, key reuse, gave up: the JSON then names the key to resume with).
+import { parseArgs } from 'node:util';
+import {
+  CheckoutError,
+  createCheckoutClient,
+  IDEMPOTENCY_KEY_PATTERN,
+  type AttemptEvent,
+  type CheckoutClientOptions,
+  type CheckoutRequest,
+  type CheckoutResult,
+} from './checkout-client';
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
+
+export const USAGE = `usage: npm run checkout -- --customer <id> --amount <cents> --currency <ISO 4217> --payment-method <id> [--key <idempotency-key>] [--url <api url>]
+
+  --customer         customer id, 1-64 characters
+  --amount           amount in integer cents, 1-99999999 (1999 for 19.99)
+  --currency         three upper-case letters, e.g. USD
+  --payment-method   payment method id, e.g. pm_card_visa
+  --key              Idempotency-Key (default: a new UUID); pass the key of an earlier run to resume it
+  --url              api base URL (default: $CHECKOUT_API_URL or ${DEFAULT_API_URL})
+
+exit status: 0 completed, 2 declined/failed/refunded, 1 error`;
+
+export const EXIT = { completed: 0, error: 1, declined: 2 } as const;
+
+export interface CliArgs {
+  request: CheckoutRequest;
+  idempotencyKey?: string;
+  url: string;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Validated flags, or a UsageError naming the bad flag. */
+export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        customer: { type: 'string' },
+        amount: { type: 'string' },
+        currency: { type: 'string' },
+        'payment-method': { type: 'string' },
+        key: { type: 'string' },
+        url: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) throw new UsageError('');
+
+  const text = (flag: string): string | undefined => {
+    const v = values[flag];
+    return typeof v === 'string' ? v : undefined;
+  };
+  // Every problem at once, each naming its flag.
+  const problems: string[] = [];
+  const check = (flag: string, ok: (v: string) => boolean, rule: string): string => {
+    const v = text(flag);
+    if (v === undefined || v === '') problems.push(`--${flag} is required`);
+    else if (!ok(v)) problems.push(`--${flag} ${rule}, got "${v}"`);
+    return v ?? '';
+  };
+
+  const customer = check('customer', (v) => v.length <= 64, 'must be at most 64 characters');
+  const amountText = check(
+    'amount',
+    (v) => /^[1-9]\d*$/.test(v) && Number(v) <= 99_999_999,
+    'must be a whole number of cents from 1 to 99999999 (e.g. 1999 for 19.99)',
+  );
+  const currency = check('currency', (v) => /^[A-Z]{3}$/.test(v), 'must be three upper-case letters (ISO 4217)');
+  const paymentMethod = check('payment-method', (v) => v.length <= 64, 'must be at most 64 characters');
+
+  const key = text('key');
+  if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    problems.push(`--key must be 1-255 visible ASCII characters (no spaces), got "${key}"`);
+  }
+
+  const urlSource = text('url') !== undefined ? '--url' : env.CHECKOUT_API_URL ? 'CHECKOUT_API_URL' : 'default URL';
+  const urlText = text('url') ?? (env.CHECKOUT_API_URL || DEFAULT_API_URL);
+  if (!isHttpUrl(urlText)) problems.push(`${urlSource} must be an http(s) URL, got "${urlText}"`);
+
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+
+  return {
+    request: { customer_id: customer, amount_cents: Number(amountText), currency, payment_method_id: paymentMethod },
+    ...(key !== undefined ? { idempotencyKey: key } : {}),
+    url: urlText,
+  };
+}
+
+/** One stderr line per request: which one, what came back, what happens next. */
+export function progressLine(e: AttemptEvent): string {
+  const path = new URL(e.url).pathname;
+  const what = e.kind === 'checkout' ? `attempt ${e.attempt}: ${e.method} ${path}` : `poll ${e.attempt}: ${e.method} ${path}`;
+  const answer = e.httpStatus !== undefined ? `${e.httpStatus}${e.paymentStatus ? ` ${e.paymentStatus}` : ''}` : (e.error ?? 'no answer');
+  const retryAfter = e.retryAfterMs !== undefined ? ` (Retry-After ${e.retryAfterMs} ms)` : '';
+  const next =
+    e.outcome === 'retry'
+      ? `retrying in ${e.nextDelayMs} ms`
+      : e.outcome === 'follow'
+        ? `following Location, first poll in ${e.nextDelayMs} ms`
+        : e.outcome === 'pending'
+          ? `next poll in ${e.nextDelayMs} ms`
+          : e.outcome === 'give_up'
+            ? 'giving up'
+            : 'done';
+  return `${what} -> ${answer}${retryAfter}; ${next} [key ${e.idempotencyKey}, ${e.elapsedMs} ms]`;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+export function exitCodeOf(result: CheckoutResult): number {
+  switch (result.status) {
+    case 'completed':
+      return EXIT.completed;
+    case 'declined':
+    case 'failed':
+    case 'refunded':
+      return EXIT.declined;
+    default:
+      return EXIT.error;
+  }
+}
+
+export interface CliIo {
+  env?: NodeJS.ProcessEnv;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  /** Overrides for the client (tests); baseUrl comes from the flags. */
+  client?: Omit<CheckoutClientOptions, 'baseUrl' | 'onAttempt'>;
+}
+
+export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
+  const out = io.stdout ?? ((t: string) => process.stdout.write(t));
+  const err = io.stderr ?? ((t: string) => process.stderr.write(t));
+  let args: CliArgs;
+  try {
+    args = parseCliArgs(argv, io.env ?? process.env);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err(`${e.message ? `${e.message.split('\n').map((m) => `checkout: ${m}`).join('\n')}\n\n` : ''}${USAGE}\n`);
+    return e.message ? EXIT.error : EXIT.completed;
+  }
+
+  const client = createCheckoutClient({
+    ...io.client,
+    baseUrl: args.url,
+    onAttempt: (event) => err(`${progressLine(event)}\n`),
+  });
+  try {
+    const result = await client.checkout(args.request, args.idempotencyKey !== undefined ? { idempotencyKey: args.idempotencyKey } : {});
+    out(`${JSON.stringify(result, null, 2)}\n`);
+    if (result.status === 'key_reused') {
+      err('checkout: this Idempotency-Key was already used for a different checkout; use a new key (omit --key) for a new checkout\n');
+    }
+    return exitCodeOf(result);
+  } catch (e) {
+    if (!(e instanceof CheckoutError)) throw e;
+    err(`checkout: ${e.message}\n`);
+    out(
+      `${JSON.stringify(
+        {
+          status: 'error',
+          reason: e.reason,
+          attempts: e.attempts,
+          polls: e.polls,
+          lastStatus: e.lastStatus,
+          idempotencyKey: e.idempotencyKey,
+          message: e.message,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return EXIT.error;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`checkout: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = EXIT.error;
+    },
+  );
+}
