@@ -56,6 +56,9 @@ const envSchema = z.object({
   BREAKER_MIN_VOLUME: z.coerce.number().int().min(1).default(10),
   BREAKER_OPEN_MS: ms(30_000),
 
+  // the worker's Prometheus metrics (breaker, retry budget); 0 picks a free port
+  WORKER_METRICS_PORT: port(9464),
+
   // fraud rule: checkouts above this amount are refused before any charge
   FRAUD_MAX_AMOUNT_CENTS: z.coerce.number().int().positive().default(5_000_000),
 
@@ -99,6 +102,7 @@ export interface Config {
   fraudMaxAmountCents: number;
   frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number };
   chargeTotalMs: number;
+  workerMetricsPort: number;
   retryBudget: { ratio: number; windowMs: number; minPerWindow: number };
   breaker: { failureRatio: number; windowMs: number; minVolume: number; openMs: number };
   dataDir: string;
@@ -146,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fraudMaxAmountCents: e.FRAUD_MAX_AMOUNT_CENTS,
     frontDoor: { rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE, maxInFlightCheckouts: e.MAX_IN_FLIGHT_CHECKOUTS },
     chargeTotalMs: e.CHARGE_TOTAL_TIMEOUT_MS,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     retryBudget: { ratio: e.RETRY_BUDGET_RATIO, windowMs: e.RETRY_BUDGET_WINDOW_MS, minPerWindow: e.RETRY_BUDGET_MIN_PER_WINDOW },
     breaker: {
       failureRatio: e.BREAKER_FAILURE_RATIO,

@@ -14,6 +14,10 @@ export const FailureType = {
   LedgerRefused: 'LedgerRefused',
   /** 5xx, 429, timeouts, resets: worth another attempt. */
   ProviderUnavailable: 'ProviderUnavailable',
+  /** The shared circuit breaker is open: no call was made; wait until it half-opens. */
+  ProviderCircuitOpen: 'ProviderCircuitOpen',
+  /** The fleet's retry budget is spent: the retry is deferred, not dropped. */
+  RetryBudgetExhausted: 'RetryBudgetExhausted',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

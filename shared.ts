@@ -27,6 +27,8 @@ export interface ActivityBudgets {
   fraudMs: number;
   chargeMs: number;
   notifyMs: number;
+  /** Total time a charge may keep retrying (schedule-to-close); CHARGE_RETRY's default when absent. */
+  chargeTotalMs?: number;
 }
 
 /** DESIGN §3 defaults; the api passes the configured values in each workflow input. */
@@ -114,11 +116,15 @@ export interface FailedPayment {
   error: { code: string; message: string };
 }
 
-/** Retry shape of the provider charge; the activity jitters within it (full jitter). */
+/**
+ * Retry shape of the provider charge; the activity jitters within it (full
+ * jitter). The total time bounds it (waits for an open breaker or a deferred
+ * retry count as attempts, so the attempt cap is only a backstop).
+ */
 export const CHARGE_RETRY = {
   initialIntervalMs: 200,
   maximumIntervalMs: 30_000,
-  maximumAttempts: 20,
+  maximumAttempts: 1_000,
   /** After this the payment fails for good with a reason. */
   scheduleToCloseMs: 60 * 60 * 1000,
 };

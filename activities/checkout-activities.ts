@@ -4,6 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { postCompletedCharge } from '../db/ledger';
 import { recordPaymentOutcome } from '../db/payments-store';
 import type { Pool } from '../db/pool';
+import type { ProviderProtection } from '../db/provider-protection';
 import { DECLINE_CODES, FailureType } from '../errors';
 import type { Logger } from '../logger';
 import {
@@ -23,6 +24,8 @@ import { fullJitterDelayMs } from './retry-delay';
 export interface ActivityDeps {
   pool: Pool;
   provider: PaymentsProvider;
+  /** Shared breaker and retry budget in front of every provider call. */
+  protection: ProviderProtection;
   logger: Logger;
   config: {
     fraudMaxAmountCents: number;
@@ -47,7 +50,39 @@ const DECLINE_TYPES: Record<string, FailureType> = {
 // itself, with a jittered retry delay, rather than being cut off by Temporal.
 const TIMEOUT_MARGIN_MS = 100;
 
-export function createActivities({ pool, provider, logger, config }: ActivityDeps) {
+export function createActivities({ pool, provider, protection, logger, config }: ActivityDeps) {
+  /**
+   * Runs one provider call through the shared breaker and retry budget. A
+   * refusal touches nothing and becomes a retryable failure whose delay waits
+   * out the breaker or spreads deferred retries, with jitter.
+   */
+  async function guarded<T>(callKey: string, call: () => Promise<T>, log: Logger): Promise<T> {
+    const admission = await protection.admit(callKey);
+    if (!admission.admitted) {
+      const open = admission.reason === 'breaker_open';
+      // open: past the remaining open time, spread so a backlog does not arrive at once;
+      // over budget: anywhere in the next window
+      const spreadMs = open ? Math.min(10_000, Math.max(1_000, admission.retryAfterMs)) : admission.retryAfterMs;
+      const delayMs = (open ? admission.retryAfterMs : 0) + 1 + Math.floor(Math.random() * spreadMs);
+      log.warn({ reason: admission.reason, nextRetryDelayMs: delayMs }, 'provider call not admitted; waiting');
+      throw ApplicationFailure.create({
+        message: open ? 'provider circuit breaker is open' : 'provider retry budget exhausted; retry deferred',
+        type: open ? FailureType.ProviderCircuitOpen : FailureType.RetryBudgetExhausted,
+        nextRetryDelay: delayMs,
+      });
+    }
+    try {
+      const result = await call();
+      await protection.record(admission, 'success');
+      return result;
+    } catch (err) {
+      // declines and other answers on purpose mean the provider is healthy
+      const providerFailed = err instanceof ProviderCallError && err.retryable;
+      await protection.record(admission, providerFailed ? 'failure' : 'success');
+      throw err;
+    }
+  }
+
   function currentWorkflowId(): string {
     const workflowId = Context.current().info.workflowExecution?.workflowId;
     if (!workflowId) throw ApplicationFailure.nonRetryable('checkout activities run only inside a workflow', FailureType.InvalidRequest);
@@ -83,10 +118,10 @@ export function createActivities({ pool, provider, logger, config }: ActivityDep
       const log = activityLogger(input.idempotencyKey);
       const timeoutMs = Math.max(1, Math.min(config.chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
       try {
-        const result = await provider.charge(
-          { idempotencyKey: input.providerKey, ...input.request },
-          timeoutMs,
-          ctx.cancellationSignal,
+        const result = await guarded(
+          input.providerKey,
+          () => provider.charge({ idempotencyKey: input.providerKey, ...input.request }, timeoutMs, ctx.cancellationSignal),
+          log,
         );
         if (result.kind === 'declined') {
           const type = DECLINE_TYPES[result.code] ?? FailureType.CardDeclined;
@@ -106,7 +141,11 @@ export function createActivities({ pool, provider, logger, config }: ActivityDep
       const log = activityLogger(input.idempotencyKey);
       const timeoutMs = Math.max(1, Math.min(config.chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
       try {
-        const refund = await provider.refund({ idempotencyKey: input.providerKey, chargeId: input.chargeId }, timeoutMs, ctx.cancellationSignal);
+        const refund = await guarded(
+          input.providerKey,
+          () => provider.refund({ idempotencyKey: input.providerKey, chargeId: input.chargeId }, timeoutMs, ctx.cancellationSignal),
+          log,
+        );
         log.warn({ chargeId: input.chargeId, refundId: refund.id }, 'charge refunded (compensation)');
         return refund;
       } catch (err) {

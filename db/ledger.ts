@@ -1,7 +1,7 @@
 // The double-entry ledger. A posting is one transaction keyed by
 // (workflow ID, step): written with ON CONFLICT DO NOTHING, so an activity
 // re-executed after a crash (even after its commit) posts nothing new.
-import type { Pool } from './pool';
+import { inTransaction, type Pool } from './pool';
 import { recordPaymentOutcome, type PaymentRow } from './payments-store';
 import type { CompletedPayment } from '../shared';
 
@@ -21,9 +21,7 @@ export interface ChargePosting {
  */
 export async function postCompletedCharge(pool: Pool, posting: ChargePosting): Promise<{ posted: boolean; row: PaymentRow }> {
   const { payment } = posting;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const tx = await client.query<{ id: number }>(
       `INSERT INTO ledger_transactions (workflow_id, step, payment_id, description)
        VALUES ($1, 'charge', $2, $3)
@@ -45,12 +43,6 @@ export async function postCompletedCharge(pool: Pool, posting: ChargePosting): P
       responseStatus: 201,
       response: payment,
     });
-    await client.query('COMMIT');
     return { posted: transactionId !== undefined, row };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -15,10 +15,26 @@ export function createPool(url: string, max: number, onError: (err: Error) => vo
     connectionString: url,
     max,
     // never hang on a dead database: fail the checkout fast instead
-    connectionTimeoutMillis: 2_000,
+    connectionTimeoutMillis: 1_000,
     query_timeout: 5_000,
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', onError);
   return pool;
+}
+
+/** Runs work in one transaction on one connection: committed if it returns, rolled back if it throws. */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }

@@ -12,13 +12,14 @@ import { findPaymentById, insertPendingPayment } from '../db/payments-store';
 import { migrate } from '../db/migrate';
 import { createPool, type Pool } from '../db/pool';
 import { startStub, type RunningStub } from '../payments-stub/server';
-import { CHARGE_RETRY, checkoutWorkflowId, DEFAULT_ACTIVITY_BUDGETS, type CheckoutInput, type CheckoutRequest } from '../shared';
+import { checkoutWorkflowId, DEFAULT_ACTIVITY_BUDGETS, type CheckoutInput, type CheckoutRequest } from '../shared';
 import { checkout } from '../workflows';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { fingerprintOf } from '../api/checkout-schema';
 import { FailureType } from '../errors';
 import { registerSearchAttributes } from './support/search-attributes';
 import { quietTemporalRuntime, silentLogger } from './support/stack';
+import { testProtection } from './support/protection';
 
 let env: TestWorkflowEnvironment;
 let pool: Pool;
@@ -57,10 +58,11 @@ async function stubStats(): Promise<{ attempts: number; charges_applied: number 
   return (await (await fetch(`${stub.url}/stats`)).json()) as { attempts: number; charges_applied: number };
 }
 
-function realActivities(): CheckoutActivities {
+function realActivities(protection = testProtection(pool)): CheckoutActivities {
   return createActivities({
     pool,
     provider,
+    protection,
     logger: silentLogger,
     config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
   });
@@ -82,6 +84,15 @@ async function newCheckout(request: Partial<CheckoutRequest> = {}): Promise<{ wo
     workflowId,
     input: { paymentId: row.payment_id, idempotencyKey: key, request: full, createdAt: row.created_at.toISOString(), budgets: DEFAULT_ACTIVITY_BUDGETS },
   };
+}
+
+/** Test time from the workflow's start to its close, from its own history (the server's clock). */
+async function workflowDurationMs(workflowId: string): Promise<number> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const events = history.events ?? [];
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+    Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+  return ms(events.at(-1)?.eventTime) - ms(events[0]?.eventTime);
 }
 
 async function runWorkflow(activities: CheckoutActivities, workflowId: string, input: CheckoutInput) {
@@ -157,22 +168,49 @@ describe('checkout workflow retries (time-skipping)', () => {
     expect(postings.rows[0].n).toBe(0);
   });
 
-  it('a provider that stays down ends the payment as failed after the bounded attempts, in test time not wall time', async () => {
-    await setFaults({ mode: 'unavailable' }); // 503 + Retry-After: 1 on every attempt
+  it("the provider's Retry-After is honoured: three 503s with Retry-After: 1, then success, take at least 3 s of test time", async () => {
+    const real = realActivities();
+    let calls = 0;
+    // The real activity against the real stub; the wrapper only flips the stub's mode.
+    const activities: CheckoutActivities = {
+      ...real,
+      async chargePayment(input) {
+        calls += 1;
+        await setFaults({ mode: calls <= 3 ? 'unavailable' : 'ok' });
+        return real.chargePayment(input);
+      },
+    };
+    const { workflowId, input } = await newCheckout();
+    const result = await runWorkflow(activities, workflowId, input);
+    const testMs = await workflowDurationMs(workflowId);
+
+    expect(result.outcome).toBe('completed');
+    expect(calls).toBe(4);
+    // full jitter alone would often retry within 200-800 ms; Retry-After makes each wait >= 1 s
+    expect(testMs).toBeGreaterThanOrEqual(3_000);
+  });
+
+  it('a provider that stays down: the breaker stops calls at its minimum volume and the payment fails when its total time ends, in test time', async () => {
+    await setFaults({ mode: 'unavailable' }); // 503 + Retry-After: 1 on every call
+    const protection = testProtection(pool, { breaker: { minVolume: 5 }, retryBudget: { minPerWindow: 1_000 } });
     const before = await stubStats();
     const { workflowId, input } = await newCheckout();
+    const totalMs = 10 * 60_000;
     const wallStart = Date.now();
-    const testStart = await env.currentTimeMs();
-    const result = await runWorkflow(realActivities(), workflowId, input);
+    const result = await runWorkflow(realActivities(protection), workflowId, { ...input, budgets: { ...DEFAULT_ACTIVITY_BUDGETS, chargeTotalMs: totalMs } });
     const wallMs = Date.now() - wallStart;
-    const testMs = (await env.currentTimeMs()) - testStart;
+    const testMs = await workflowDurationMs(workflowId);
 
     expect(result).toMatchObject({ outcome: 'failed', payment: { error: { code: 'provider_unavailable' } } });
-    expect((await stubStats()).attempts - before.attempts).toBe(CHARGE_RETRY.maximumAttempts);
+    // five real calls opened the breaker; every later attempt waited without touching the provider
+    expect((await stubStats()).attempts - before.attempts).toBe(5);
+    expect(await protection.state()).toBe('open');
     expect((await stubStats()).charges_applied).toBe(before.charges_applied);
     expect((await findPaymentById(pool, input.paymentId))?.status).toBe('failed');
-    // Retry-After (1 s) is a floor on each of the 19 delays: at least 19 s passed in test time
-    expect(testMs).toBeGreaterThanOrEqual((CHARGE_RETRY.maximumAttempts - 1) * 1_000);
+    // Temporal fails the activity as soon as the next wait would pass the total,
+    // so the end comes up to one breaker wait (open time + spread, < 45 s) early.
+    expect(testMs).toBeGreaterThanOrEqual(totalMs - 45_000);
+    expect(testMs).toBeLessThanOrEqual(totalMs + 5_000);
     expect(testMs).toBeGreaterThan(wallMs);
   });
 });

@@ -22,6 +22,7 @@ import { createCheckoutWorker, WORKFLOWS_PATH } from '../worker/create-worker';
 import type { checkout as checkoutWorkflow } from '../workflows';
 import { freePort } from './support/free-port';
 import { checkoutBody, quietTemporalRuntime, silentLogger, stubCharges, uniqueKey } from './support/stack';
+import { testProtection } from './support/protection';
 
 const NAMESPACE = 'default';
 const API_BUDGET_MS = 3_000;
@@ -180,6 +181,7 @@ describe('crash after the ledger commit, before the activity completes (DESIGN ย
       DATABASE_URL: inject('databaseUrl'),
       PAYMENTS_URL: stub.url,
       LOG_LEVEL: 'warn',
+      WORKER_METRICS_PORT: '0', // any free port: another worker may hold the default
     };
   });
 
@@ -357,6 +359,7 @@ describe("a replay after Temporal's state is wiped (DESIGN ยง2 dedup window)", (
     activities = createActivities({
       pool,
       provider,
+      protection: testProtection(pool),
       logger: silentLogger,
       config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
     });

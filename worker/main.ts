@@ -3,9 +3,11 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@tempor
 import { createActivities, PaymentsProvider } from '../activities';
 import { loadConfig } from '../config';
 import { migrate } from '../db/migrate';
+import { ProviderProtection } from '../db/provider-protection';
 import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
 import { createCheckoutWorker } from './create-worker';
+import { createWorkerMetrics, protectionEvents, serveMetrics } from './metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -26,9 +28,18 @@ async function main(): Promise<void> {
     baseUrl: config.paymentsUrl,
     connectTimeoutMs: config.budgets.providerConnectMs,
   });
+  const metrics = createWorkerMetrics();
+  const metricsServer = await serveMetrics(metrics.registry, config.workerMetricsPort, config.api.host);
+  const protection = new ProviderProtection(
+    pool,
+    'payments',
+    { breaker: config.breaker, retryBudget: config.retryBudget, probeHoldMs: config.budgets.chargeMs + 1_000 },
+    protectionEvents(logger, metrics),
+  );
   const activities = createActivities({
     pool,
     provider,
+    protection,
     logger,
     config: {
       fraudMaxAmountCents: config.fraudMaxAmountCents,
@@ -50,6 +61,7 @@ async function main(): Promise<void> {
   // Worker.run() shuts down on SIGINT/SIGTERM by itself, finishing in-flight tasks.
   await worker.run();
   await connection.close();
+  metricsServer.close();
   await provider.close();
   await pool.end();
   logger.info('worker stopped');

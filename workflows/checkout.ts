@@ -38,10 +38,11 @@ function checkoutActivities(budgets: ActivityBudgets) {
       },
     }),
     // Provider charge: 2 s per attempt inside the 3 s api budget; retried with
-    // full jitter (the activity sets nextRetryDelay) until scheduleToClose ends it.
+    // full jitter (the activity sets nextRetryDelay, waiting out an open breaker
+    // or a spent retry budget) until the total (default 1 h) ends the payment.
     charge: proxyActivities<CheckoutActivities>({
       startToCloseTimeout: budgets.chargeMs,
-      scheduleToCloseTimeout: CHARGE_RETRY.scheduleToCloseMs,
+      scheduleToCloseTimeout: budgets.chargeTotalMs ?? CHARGE_RETRY.scheduleToCloseMs,
       retry: {
         initialInterval: CHARGE_RETRY.initialIntervalMs,
         backoffCoefficient: 2,
