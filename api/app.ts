@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES, parseCheckoutRequest, parseIdempotencyKey } from './che
 import { checkReadiness } from './readiness';
 import { HttpError } from './http-error';
 import { createApiMetrics } from './metrics';
+import { isDatabaseUnavailable } from './unavailable';
 
 export interface ApiDeps {
   client: Client;
@@ -20,6 +21,10 @@ export interface ApiDeps {
   taskQueue: string;
   apiBudgetMs: number;
   activityBudgets: ActivityBudgets;
+  /** new checkouts per customer per minute, counted in Postgres so every instance agrees; omitted: unlimited */
+  rateLimitPerMinute?: number;
+  /** POST /checkout requests in flight on this instance; more are shed with 503 at once; omitted: unbounded */
+  maxInFlightCheckouts?: number;
 }
 
 export function createApp(deps: ApiDeps): express.Express {
@@ -44,6 +49,7 @@ export function createApp(deps: ApiDeps): express.Express {
 
   app.post(
     '/checkout',
+    shedOverLimit(deps.maxInFlightCheckouts),
     requireJson,
     express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true }),
     async (req: Request, res: Response) => {
@@ -79,10 +85,13 @@ export function createApp(deps: ApiDeps): express.Express {
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const answer = toHttpError(err);
-    if (answer.status >= 500) deps.logger.error({ err, path: req.path }, 'request failed');
-    if (req.path === '/checkout' && answer.status !== 503) {
-      metrics.checkoutOutcomes.inc({ outcome: answer.status === 422 ? 'key_reused' : answer.status < 500 ? 'invalid' : 'error' });
+    // a shed request is counted, not logged: under overload, logging each one would add to the load
+    if (answer.status === 503 && answer.code !== 'overloaded') {
+      deps.logger.warn({ err: (err as Error | undefined)?.message, path: req.path }, 'dependency unavailable; answered 503');
+    } else if (answer.status >= 500 && answer.status !== 503) {
+      deps.logger.error({ err, path: req.path }, 'request failed');
     }
+    if (req.path === '/checkout') metrics.checkoutOutcomes.inc({ outcome: failedOutcome(answer) });
     res
       .set(answer.headers)
       .status(answer.status)
@@ -90,6 +99,45 @@ export function createApp(deps: ApiDeps): express.Express {
   });
 
   return app;
+}
+
+/**
+ * Load shedding: past `max` checkouts in flight on this instance, answer 503
+ * at once, before reading the body or touching Postgres or Temporal.
+ */
+function shedOverLimit(max: number | undefined) {
+  let inFlight = 0;
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    if (max === undefined) {
+      next();
+      return;
+    }
+    if (inFlight >= max) {
+      next(
+        new HttpError(503, 'overloaded', 'too many checkouts in progress; retry shortly with the same Idempotency-Key', undefined, {
+          'Retry-After': '1',
+        }),
+      );
+      return;
+    }
+    inFlight += 1;
+    let released = false;
+    // 'close' comes once the answer is sent, or when the client goes away first
+    res.once('close', () => {
+      if (released) return;
+      released = true;
+      inFlight -= 1;
+    });
+    next();
+  };
+}
+
+/** checkout_outcomes_total's label for an answer that is an error. */
+function failedOutcome(answer: HttpError): string {
+  if (answer.status === 422) return 'key_reused';
+  if (answer.status === 429) return 'rate_limited';
+  if (answer.status === 503) return answer.code === 'overloaded' ? 'shed' : 'unavailable';
+  return answer.status < 500 ? 'invalid' : 'error';
 }
 
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
@@ -103,6 +151,9 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
 // body-parser errors carry a `type`; everything unknown is a 500 that says nothing internal.
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (isDatabaseUnavailable(err)) {
+    return new HttpError(503, 'temporarily_unavailable', 'the database is unavailable; retry shortly', undefined, { 'Retry-After': '1' });
+  }
   const type = (err as { type?: string } | undefined)?.type;
   if (type === 'entity.too.large') return new HttpError(413, 'payload_too_large', `the body must be at most ${MAX_BODY_BYTES} bytes`);
   if (type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', 'the body is not valid JSON');

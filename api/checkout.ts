@@ -7,7 +7,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { insertPendingPayment, type PaymentRow } from '../db/payments-store';
+import { reservePendingPayment, type PaymentRow } from '../db/payments-store';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import {
@@ -29,6 +29,8 @@ export interface CheckoutDeps {
   logger: Logger;
   taskQueue: string;
   activityBudgets: ActivityBudgets;
+  /** new checkouts per customer per minute, counted in Postgres across every api instance; undefined: unlimited */
+  rateLimitPerMinute?: number;
 }
 
 export interface CheckoutAnswer {
@@ -40,8 +42,14 @@ export interface CheckoutAnswer {
   outcome: string;
 }
 
-/** How long a client should wait before polling a checkout still in progress. */
+/** How long a client should wait before polling a checkout still in progress, or retrying after a 503. */
 const RETRY_AFTER_SECONDS = '1';
+
+/**
+ * A dependency that does not answer within this is down as far as the client
+ * is concerned: 503 + Retry-After at once rather than spending the whole api budget.
+ */
+export const DEPENDENCY_BUDGET_MS = 1_000;
 
 export function createCheckout(deps: CheckoutDeps) {
   return async function checkout(idempotencyKey: string, request: CheckoutRequest, deadline: number): Promise<CheckoutAnswer> {
@@ -49,13 +57,29 @@ export function createCheckout(deps: CheckoutDeps) {
     const fingerprint = fingerprintOf(request);
     const log = deps.logger.child({ workflowId, idempotencyKey });
 
-    const { row, created } = await insertPendingPayment(deps.pool, {
-      paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`,
-      idempotencyKey,
-      workflowId,
-      fingerprint,
-      request,
-    });
+    const reservation = await reservePendingPayment(
+      deps.pool,
+      {
+        paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`,
+        idempotencyKey,
+        workflowId,
+        fingerprint,
+        request,
+      },
+      { perMinute: deps.rateLimitPerMinute, deadline: Math.min(deadline, Date.now() + DEPENDENCY_BUDGET_MS) },
+    );
+    if (reservation.kind === 'rate_limited') {
+      const retryAfter = Math.max(1, Math.ceil(reservation.retryAfterMs / 1000));
+      log.info({ customerId: request.customer_id, retryAfter }, 'customer over its checkout rate; answering 429');
+      throw new HttpError(
+        429,
+        'rate_limited',
+        `customer ${request.customer_id} has reached ${deps.rateLimitPerMinute} new checkouts per minute; retry after ${retryAfter} s`,
+        'customer_id',
+        { 'Retry-After': String(retryAfter) },
+      );
+    }
+    const { row, created } = reservation;
     if (row.fingerprint !== fingerprint) {
       log.warn('idempotency key reused with a different body');
       throw new HttpError(
@@ -111,8 +135,10 @@ async function startOrAttach(
   input: CheckoutInput,
   deadline: number,
 ): Promise<WorkflowHandle<typeof checkoutWorkflow>> {
+  // Its own short deadline: an unreachable Temporal is a fast 503, not a 3 s wait.
+  const startDeadline = Math.min(deadline, Date.now() + DEPENDENCY_BUDGET_MS);
   try {
-    return await deps.client.withDeadline(deadline, () =>
+    const starting = deps.client.withDeadline(startDeadline, () =>
       deps.client.workflow.start<typeof checkoutWorkflow>('checkout', {
         taskQueue: deps.taskQueue,
         workflowId,
@@ -127,6 +153,7 @@ async function startOrAttach(
         ],
       }),
     );
+    return await settledBy(startDeadline, starting);
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       return deps.client.workflow.getHandle<typeof checkoutWorkflow>(workflowId);
@@ -147,12 +174,35 @@ async function resultWithin(
   if (remaining <= 0) return undefined;
   const signal = AbortSignal.timeout(remaining);
   try {
-    return await client.withAbortSignal(signal, () => handle.result());
+    return await settledBy(deadline, client.withAbortSignal(signal, () => handle.result()));
   } catch (err) {
-    if (signal.aborted) return undefined;
+    if (signal.aborted || err instanceof DeadlinePassed) return undefined;
     if (err instanceof WorkflowFailedError) {
       throw new HttpError(500, 'checkout_failed', 'the checkout failed unexpectedly; it is safe to retry with the same Idempotency-Key');
     }
     throw err;
+  }
+}
+
+class DeadlinePassed extends Error {
+  override name = 'DeadlinePassed';
+}
+
+/**
+ * The promise's outcome, or DeadlinePassed at the deadline. A gRPC deadline
+ * alone is not enough: the SDK's retry interceptor sleeps between attempts
+ * without looking at it, so an unreachable server can overrun it by a second.
+ */
+async function settledBy<T>(deadline: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const passed = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlinePassed('deadline passed')), Math.max(0, deadline - Date.now()));
+  });
+  // after the deadline nobody waits for it: a late failure must not go unhandled
+  void promise.catch(() => undefined);
+  try {
+    return await Promise.race([promise, passed]);
+  } finally {
+    clearTimeout(timer);
   }
 }

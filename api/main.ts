@@ -23,10 +23,13 @@ async function main(): Promise<void> {
       logger,
       taskQueue: config.temporal.taskQueue,
       apiBudgetMs: config.budgets.apiMs,
+      rateLimitPerMinute: config.frontDoor.rateLimitPerMinute,
+      maxInFlightCheckouts: config.frontDoor.maxInFlightCheckouts,
       activityBudgets: {
         fraudMs: config.budgets.fraudMs,
         chargeMs: config.budgets.chargeMs,
         notifyMs: config.budgets.notifyMs,
+        chargeTotalMs: config.chargeTotalMs,
       },
     },
     config.api.port,

@@ -25,7 +25,7 @@ export function createApiMetrics(): ApiMetrics {
   });
   const checkoutOutcomes = new client.Counter({
     name: 'checkout_outcomes_total',
-    help: 'Checkout answers by outcome (completed, declined, failed, replayed, key_reused, pending, invalid, error)',
+    help: 'Checkout answers by outcome (completed, declined, failed, replayed, key_reused, pending, invalid, rate_limited, shed, unavailable, error)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

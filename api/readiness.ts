@@ -12,7 +12,13 @@ export interface Readiness {
 /** Ready only when Temporal and Postgres both answer within a second. */
 export async function checkReadiness(client: Client, pool: Pool): Promise<Readiness> {
   const [temporal, postgres] = await Promise.all([
-    check(() => client.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}))),
+    // the gRPC deadline, and a timer too: the SDK's retries can sleep past the deadline
+    check(() =>
+      withTimeout(
+        client.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => client.workflowService.getSystemInfo({})),
+        CHECK_TIMEOUT_MS,
+      ),
+    ),
     check(() => withTimeout(pool.query('SELECT 1'), CHECK_TIMEOUT_MS)),
   ]);
   return { ready: temporal === 'ok' && postgres === 'ok', temporal, postgres };

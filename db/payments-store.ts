@@ -31,30 +31,134 @@ export interface NewPayment {
   request: CheckoutRequest;
 }
 
-/** Inserts the pending row for a key, or returns the row already there (created: false). */
-export async function insertPendingPayment(db: Queryable, p: NewPayment): Promise<{ row: PaymentRow; created: boolean }> {
-  const inserted = await db.query<PaymentRow>(
-    `INSERT INTO payments (payment_id, idempotency_key, workflow_id, fingerprint, customer_id, amount_cents, currency, payment_method_id)
+type Run = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
+
+const INSERT_PENDING_SQL = `INSERT INTO payments (payment_id, idempotency_key, workflow_id, fingerprint, customer_id, amount_cents, currency, payment_method_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      -- any unique column: idempotency_key and workflow_id conflict together, and
      -- concurrent inserts may trip either index first
      ON CONFLICT DO NOTHING
-     RETURNING *`,
-    [
-      p.paymentId,
-      p.idempotencyKey,
-      p.workflowId,
-      p.fingerprint,
-      p.request.customer_id,
-      p.request.amount_cents,
-      p.request.currency,
-      p.request.payment_method_id,
-    ],
-  );
+     RETURNING *`;
+
+/** Inserts the pending row for a key, or returns the row already there (created: false). */
+export async function insertPendingPayment(db: Queryable, p: NewPayment): Promise<{ row: PaymentRow; created: boolean }> {
+  return insertOrFind((text, values) => db.query(text, values), p);
+}
+
+async function insertOrFind(run: Run, p: NewPayment): Promise<{ row: PaymentRow; created: boolean }> {
+  const inserted = await run<PaymentRow>(INSERT_PENDING_SQL, [
+    p.paymentId,
+    p.idempotencyKey,
+    p.workflowId,
+    p.fingerprint,
+    p.request.customer_id,
+    p.request.amount_cents,
+    p.request.currency,
+    p.request.payment_method_id,
+  ]);
   if (inserted.rows[0]) return { row: inserted.rows[0], created: true };
-  const existing = await findPaymentByKey(db, p.idempotencyKey);
-  if (!existing) throw new Error(`payment for key ${p.idempotencyKey} neither inserted nor found`);
-  return { row: existing, created: false };
+  const existing = await run<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [p.idempotencyKey]);
+  if (!existing.rows[0]) throw new Error(`payment for key ${p.idempotencyKey} neither inserted nor found`);
+  return { row: existing.rows[0], created: false };
+}
+
+/** Postgres did not answer in time (no connection, or a statement past its deadline). */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
+/** The rate window: new payments of a customer within this many seconds count against its limit. */
+export const RATE_WINDOW_SECONDS = 60;
+
+export type Reservation =
+  | { kind: 'reserved'; row: PaymentRow; created: boolean }
+  /** the customer is at its limit: nothing was written; a slot frees in retryAfterMs */
+  | { kind: 'rate_limited'; retryAfterMs: number };
+
+export interface ReserveOptions {
+  /** new payments per customer per RATE_WINDOW_SECONDS, across every api instance; undefined: unlimited */
+  perMinute?: number;
+  /** epoch ms by which the whole reservation (connecting included) must be done, else DatabaseUnavailableError */
+  deadline: number;
+}
+
+/**
+ * The row for a key: the one already there (never counted against the rate),
+ * or a new pending one if the customer has fewer than `perMinute` new payments
+ * in the last minute. A per-customer advisory lock serialises the count and
+ * the insert across api instances, so concurrent checkouts cannot overshoot.
+ */
+export async function reservePendingPayment(pool: pg.Pool, p: NewPayment, options: ReserveOptions): Promise<Reservation> {
+  const remaining = () => {
+    const ms = options.deadline - Date.now();
+    if (ms <= 0) throw new DatabaseUnavailableError('Postgres did not answer within the deadline');
+    return ms;
+  };
+  const client = await connectWithin(pool, remaining());
+  // pg honours a per-query read timeout (query_timeout) though its types don't list it
+  const run: Run = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
+    const query: pg.QueryConfig & { query_timeout: number } = { text, values, query_timeout: remaining() };
+    return client.query<R>(query);
+  };
+  let broken: Error | undefined;
+  try {
+    // a replay or an attach: one indexed read, no lock, not counted
+    const existing = await run<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [p.idempotencyKey]);
+    if (existing.rows[0]) return { kind: 'reserved', row: existing.rows[0], created: false };
+    if (options.perMinute === undefined) return { kind: 'reserved', ...(await insertOrFind(run, p)) };
+
+    await run('BEGIN');
+    await run('SELECT pg_advisory_xact_lock(hashtext($1))', [p.request.customer_id]);
+    // a concurrent request with this key may have committed while we waited for the lock
+    const raced = await run<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [p.idempotencyKey]);
+    if (raced.rows[0]) {
+      await run('COMMIT');
+      return { kind: 'reserved', row: raced.rows[0], created: false };
+    }
+    // The perMinute-th newest payment in the window: while it exists the customer
+    // is at its limit, and a slot frees when it leaves the window.
+    const full = await run<{ retry_after_ms: number }>(
+      `SELECT greatest(0, extract(epoch FROM created_at + make_interval(secs => $2) - clock_timestamp()) * 1000)::float8 AS retry_after_ms
+         FROM payments
+        WHERE customer_id = $1 AND created_at > now() - make_interval(secs => $2)
+        ORDER BY created_at DESC
+       OFFSET $3 LIMIT 1`,
+      [p.request.customer_id, RATE_WINDOW_SECONDS, options.perMinute - 1],
+    );
+    if (full.rows[0]) {
+      await run('ROLLBACK');
+      return { kind: 'rate_limited', retryAfterMs: full.rows[0].retry_after_ms };
+    }
+    const reserved = await insertOrFind(run, p);
+    await run('COMMIT');
+    return { kind: 'reserved', ...reserved };
+  } catch (err) {
+    // the connection may be mid-transaction or mid-query: close it rather than reuse it
+    broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** pool.connect() bounded by ms; a connection arriving after that goes back to the pool. */
+export async function connectWithin(pool: pg.Pool, ms: number): Promise<pg.PoolClient> {
+  const pending = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailableError(`no Postgres connection within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([pending, timeout]);
+  } catch (err) {
+    pending.then(
+      (late) => late.release(),
+      () => undefined,
+    );
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function findPaymentByKey(db: Queryable, idempotencyKey: string): Promise<PaymentRow | undefined> {

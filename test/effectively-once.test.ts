@@ -7,7 +7,11 @@ import { checkoutBody, postCheckout, startTestStack, stubCharges, uniqueKey, typ
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // These tests are about idempotency under faults, not provider protection:
+  // the breaker and retry budget are set out of reach (test/fail-fast.test.ts covers them).
+  stack = await startTestStack({
+    protection: { breaker: { minVolume: 1_000_000 }, retryBudget: { minPerWindow: 1_000_000 } },
+  });
 });
 
 afterAll(async () => {

@@ -13,9 +13,13 @@ import { createPool, type Pool } from '../../db/pool';
 import { startStub, type RunningStub } from '../../payments-stub/server';
 import { DEFAULT_ACTIVITY_BUDGETS } from '../../shared';
 import { createCheckoutWorker } from '../../worker/create-worker';
+import type { ProviderProtection } from '../../db/provider-protection';
+import { testProtection, type ProtectionOverrides } from './protection';
 
 export interface TestStack {
   api: RunningApi;
+  /** This stack's breaker and retry budget (a provider name of its own). */
+  protection: ProviderProtection;
   stub: RunningStub;
   pool: Pool;
   client: Client;
@@ -35,16 +39,28 @@ export function quietTemporalRuntime(): void {
   }
 }
 
-export async function startTestStack(options: { apiBudgetMs?: number } = {}): Promise<TestStack> {
+export interface TestStackOptions {
+  apiBudgetMs?: number;
+  /** The real breaker and retry budget, under a provider name of this stack's own. */
+  protection?: ProtectionOverrides;
+  /** The api's new checkouts per customer per minute; default 1,000,000 (test files share customers and the database). */
+  rateLimitPerMinute?: number;
+  /** The api's bound on checkouts in flight; default unbounded. */
+  maxInFlightCheckouts?: number;
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   quietTemporalRuntime();
   const address = inject('temporalAddress');
   const pool = createPool(inject('databaseUrl'), 5);
   await migrate(pool);
   const stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: silentLogger });
+  const protection = testProtection(pool, options.protection);
   const provider = new PaymentsProvider({ baseUrl: stub.url, connectTimeoutMs: 500 });
   const activities = createActivities({
     pool,
     provider,
+    protection,
     logger: silentLogger,
     config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
   });
@@ -62,11 +78,14 @@ export async function startTestStack(options: { apiBudgetMs?: number } = {}): Pr
       taskQueue,
       apiBudgetMs: options.apiBudgetMs ?? 3_000,
       activityBudgets: DEFAULT_ACTIVITY_BUDGETS,
+      rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
+      maxInFlightCheckouts: options.maxInFlightCheckouts,
     },
     0,
   );
   return {
     api,
+    protection,
     stub,
     pool,
     client,
