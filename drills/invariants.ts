@@ -1,0 +1,109 @@
+// The invariants every drill ends on (DESIGN §5), from each part's own records:
+// the stub's charges, the ledger, the payments table and Temporal's open runs.
+import type { Client } from '@temporalio/client';
+import type { Pool } from '../db/pool';
+
+export interface InvariantReport {
+  ok: boolean;
+  violations: string[];
+  counts: {
+    chargesApplied: number;
+    chargesRefunded: number;
+    completedPayments: number;
+    refundedPayments: number;
+    failedPayments: number;
+    pendingPayments: number;
+    ledgerChargePostings: number;
+    openWorkflows: number;
+  };
+}
+
+interface StubCharge {
+  id: string;
+  idempotency_key: string;
+  refunded: boolean;
+}
+
+const SHOW = 5; // violations listed per kind; the count says how many in all
+
+export async function checkInvariants(deps: { pool: Pool; stubUrl: string; client: Client }): Promise<InvariantReport> {
+  const violations: string[] = [];
+  const report = (kind: string, keys: string[]) => {
+    if (keys.length === 0) return;
+    const more = keys.length > SHOW ? ` (+${keys.length - SHOW} more)` : '';
+    violations.push(`${kind}: ${keys.length} [${keys.slice(0, SHOW).join(', ')}${more}]`);
+  };
+
+  const res = await fetch(new URL('/charges', deps.stubUrl), { signal: AbortSignal.timeout(10_000) });
+  const charges = ((await res.json()) as { data: StubCharge[] }).data;
+
+  // 1. at most one provider charge per payment (its charge key)
+  const perKey = new Map<string, number>();
+  for (const c of charges) perKey.set(c.idempotency_key, (perKey.get(c.idempotency_key) ?? 0) + 1);
+  report('more than one provider charge for a key', [...perKey].filter(([, n]) => n > 1).map(([k]) => k));
+
+  // 2. every ledger transaction balances, and the trial balance is zero
+  const unbalanced = await deps.pool.query<{ workflow_id: string }>(
+    `SELECT t.workflow_id FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
+      GROUP BY t.id, t.workflow_id, e.currency
+     HAVING sum(CASE e.direction WHEN 'debit' THEN e.amount_cents ELSE -e.amount_cents END) <> 0`,
+  );
+  report('unbalanced ledger transaction', unbalanced.rows.map((r) => r.workflow_id));
+  const trial = await deps.pool.query<{ currency: string; total: number }>(
+    'SELECT currency, sum(balance_cents)::bigint AS total FROM ledger_trial_balance GROUP BY currency HAVING sum(balance_cents) <> 0',
+  );
+  report('trial balance not zero', trial.rows.map((r) => `${r.currency} ${r.total}`));
+
+  // 3. every accepted checkout reached a terminal state, in the payments table and in Temporal
+  const payments = await deps.pool.query<{ workflow_id: string; status: string; provider_charge_id: string | null }>(
+    'SELECT workflow_id, status, provider_charge_id FROM payments',
+  );
+  const byStatus = (s: string) => payments.rows.filter((p) => p.status === s);
+  report('payment not terminal', byStatus('pending').map((p) => p.workflow_id));
+  const open: string[] = [];
+  for await (const wf of deps.client.workflow.list({ query: `ExecutionStatus = "Running" AND WorkflowType = "checkout"` })) {
+    open.push(wf.workflowId);
+  }
+  report('checkout workflow still running', open);
+
+  // 4. counts agree: charges applied - refunded = completed payments = ledger charge postings,
+  //    and no charge is left standing without a completed payment (money taken, nothing recorded)
+  const postings = await deps.pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM ledger_transactions WHERE step = 'charge'`);
+  const completed = new Set(byStatus('completed').map((p) => p.workflow_id));
+  const posted = new Set(postings.rows.map((r) => r.workflow_id));
+  const standing = charges.filter((c) => !c.refunded && c.idempotency_key.endsWith(':charge'));
+  report(
+    'provider charge standing without a completed payment',
+    standing.map((c) => c.idempotency_key.replace(/:charge$/, '')).filter((wf) => !completed.has(wf)),
+  );
+  report('completed payment without a ledger posting', [...completed].filter((wf) => !posted.has(wf)));
+  report('ledger posting without a completed payment', [...posted].filter((wf) => !completed.has(wf)));
+  const counts = {
+    chargesApplied: charges.length,
+    chargesRefunded: charges.filter((c) => c.refunded).length,
+    completedPayments: completed.size,
+    refundedPayments: byStatus('refunded').length,
+    failedPayments: byStatus('failed').length,
+    pendingPayments: byStatus('pending').length,
+    ledgerChargePostings: posted.size,
+    openWorkflows: open.length,
+  };
+  if (!(counts.chargesApplied - counts.chargesRefunded === counts.completedPayments && counts.completedPayments === counts.ledgerChargePostings)) {
+    violations.push(
+      `counts disagree: stub charges ${counts.chargesApplied} - refunded ${counts.chargesRefunded} vs completed payments ${counts.completedPayments} vs ledger postings ${counts.ledgerChargePostings}`,
+    );
+  }
+  return { ok: violations.length === 0, violations, counts };
+}
+
+export function formatCounts(c: InvariantReport['counts']): string {
+  return (
+    `charges ${c.chargesApplied}, refunded ${c.chargesRefunded}, completed ${c.completedPayments}, ledger postings ${c.ledgerChargePostings}, ` +
+    `failed ${c.failedPayments}, refunded payments ${c.refundedPayments}, pending ${c.pendingPayments}, open workflows ${c.openWorkflows}`
+  );
+}
+
+/** The last line of every drill and of check-invariants. */
+export function invariantLine(r: InvariantReport): string {
+  return r.ok ? `invariants: ok (${formatCounts(r.counts)})` : `invariants: BROKEN (${r.violations.join('; ')})`;
+}

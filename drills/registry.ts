@@ -1,0 +1,25 @@
+// Every drill, in the order `npm run drill -- all` runs them (DESIGN §5).
+import type { Drill } from './drill';
+import { backlog } from './scenarios/backlog';
+import { crashAfterLedger } from './scenarios/crash-after-ledger';
+import { duplicates } from './scenarios/duplicates';
+import { keyReuse } from './scenarios/key-reuse';
+import { lostResponse } from './scenarios/lost-response';
+import { providerDown } from './scenarios/provider-down';
+import { restart } from './scenarios/restart';
+import { retryStorm } from './scenarios/retry-storm';
+import { slowProvider } from './scenarios/slow-provider';
+import { workerCrash } from './scenarios/worker-crash';
+
+export const DRILLS: Drill[] = [
+  duplicates,
+  keyReuse,
+  workerCrash,
+  lostResponse,
+  crashAfterLedger,
+  slowProvider,
+  providerDown,
+  retryStorm,
+  restart,
+  backlog,
+];
