@@ -58,6 +58,10 @@ const envSchema = z.object({
 
   // the worker's Prometheus metrics (breaker, retry budget); 0 picks a free port
   WORKER_METRICS_PORT: port(9464),
+  // Activities per second for the whole task queue, enforced by the Temporal
+  // server across every worker (so it bounds the provider rate of a draining
+  // backlog); 0 means no limit.
+  WORKER_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().min(0).default(0),
 
   // fraud rule: checkouts above this amount are refused before any charge
   FRAUD_MAX_AMOUNT_CENTS: z.coerce.number().int().positive().default(5_000_000),
@@ -103,6 +107,8 @@ export interface Config {
   frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number };
   chargeTotalMs: number;
   workerMetricsPort: number;
+  /** Activities per second for the whole task queue (server-side); 0: no limit. */
+  workerMaxActivitiesPerSecond: number;
   retryBudget: { ratio: number; windowMs: number; minPerWindow: number };
   breaker: { failureRatio: number; windowMs: number; minVolume: number; openMs: number };
   dataDir: string;
@@ -151,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     frontDoor: { rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE, maxInFlightCheckouts: e.MAX_IN_FLIGHT_CHECKOUTS },
     chargeTotalMs: e.CHARGE_TOTAL_TIMEOUT_MS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    workerMaxActivitiesPerSecond: e.WORKER_MAX_ACTIVITIES_PER_SECOND,
     retryBudget: { ratio: e.RETRY_BUDGET_RATIO, windowMs: e.RETRY_BUDGET_WINDOW_MS, minPerWindow: e.RETRY_BUDGET_MIN_PER_WINDOW },
     breaker: {
       failureRatio: e.BREAKER_FAILURE_RATIO,

@@ -15,6 +15,12 @@ describe('config', () => {
     expect(config.database).toMatchObject({ url: 'postgres://u:p@db.internal:5432/pay', embedded: false });
   });
 
+  it('limits activities per second on the task queue only when asked', () => {
+    expect(loadConfig({}).workerMaxActivitiesPerSecond).toBe(0);
+    expect(loadConfig({ WORKER_MAX_ACTIVITIES_PER_SECOND: '50' }).workerMaxActivitiesPerSecond).toBe(50);
+    expect(() => loadConfig({ WORKER_MAX_ACTIVITIES_PER_SECOND: '-1' })).toThrow(/WORKER_MAX_ACTIVITIES_PER_SECOND/);
+  });
+
   it('refuses a bad value naming the variable', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);

@@ -53,9 +53,16 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
+    // server-side, for the whole task queue: bounds the provider rate of a draining backlog
+    options: config.workerMaxActivitiesPerSecond > 0 ? { maxTaskQueueActivitiesPerSecond: config.workerMaxActivitiesPerSecond } : {},
   });
   logger.info(
-    { temporal: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue },
+    {
+      temporal: config.temporal.address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      maxActivitiesPerSecond: config.workerMaxActivitiesPerSecond || null,
+    },
     'worker started',
   );
   // Worker.run() shuts down on SIGINT/SIGTERM by itself, finishing in-flight tasks.
