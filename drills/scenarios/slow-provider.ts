@@ -1,10 +1,93 @@
+// DESIGN §5.6: the provider takes 8 s to answer. The api still answers every
+// checkout within its 3 s budget (202 + Location), /healthz stays fast, and once
+// the provider is quick again every checkout completes with one charge.
 import type { Drill } from '../drill';
+import { drive, logicalCheckouts, percentile } from '../load';
+
+const LATENCY_MS = 8_000;
+const API_LIMIT_MS = 3_000 + 500; // the api budget plus a margin for the trip
+const HEALTHZ_LIMIT_MS = 200;
 
 export const slowProvider: Drill = {
   name: 'slow-provider',
-  summary: 'PLACEHOLDER',
-  fullDuration: 'unknown',
-  async run() {
-    throw new Error('not implemented yet');
+  summary: 'provider latency 8 s: every checkout answered 202 within 3 s, /healthz fast, then all complete',
+  fullDuration: 'about 2 min',
+  async run({ short, log, startStack }) {
+    const stack = await startStack();
+    const n = short ? 20 : 200;
+    await stack.setFaults({ latency_ms: LATENCY_MS });
+
+    // /healthz every 100 ms while the checkouts are in flight
+    const healthz: number[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const t = performance.now();
+        const ok = await fetch(`${stack.apiUrl}/healthz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false);
+        healthz.push(ok ? performance.now() - t : Infinity);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+
+    log(`provider latency ${LATENCY_MS} ms; sending ${n} checkouts at once`);
+    const items = logicalCheckouts(n, 'slow');
+    const answers = await Promise.all(
+      items.map(async (item) => {
+        const t = performance.now();
+        const status = await fetch(`${stack.apiUrl}/checkout`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': item.key },
+          body: JSON.stringify(item.request),
+          signal: AbortSignal.timeout(15_000),
+        }).then(
+          (r) => r.status,
+          (err: Error) => (err.name === 'TimeoutError' ? 'timeout' : 'network error'),
+        );
+        return { item, status, ms: performance.now() - t };
+      }),
+    );
+    polling = false;
+    await poller;
+    const statuses: Record<string, number> = {};
+    for (const a of answers) statuses[a.status] = (statuses[a.status] ?? 0) + 1;
+    const latencies = answers.map((a) => a.ms);
+    log(`answers ${JSON.stringify(statuses)}, worst ${Math.max(...latencies).toFixed(0)} ms`);
+
+    log('provider latency back to 0; waiting for every checkout to complete');
+    await stack.setFaults({ latency_ms: 0 });
+    const wrong = answers.filter((a) => a.status !== 202 && a.status !== 201);
+    if (wrong.length > 0) {
+      // a caller resends a refused checkout with its key; without that its reserved payment would wait for ever
+      log(`resending the ${wrong.length} checkouts not accepted, with the same keys`);
+      await drive(stack.apiUrl, wrong.map((a) => a.item), { concurrency: 8, log });
+    }
+    const settledMs = await stack.waitUntilSettled(180_000, (open, pending) => log(`  ... ${open} open, ${pending} pending`));
+    const stats = await stack.stubStats();
+    const completed = Number(
+      (await stack.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM payments WHERE status = 'completed'`)).rows[0]?.n,
+    );
+
+    const failures: string[] = [];
+    if (wrong.length > 0) failures.push(`${wrong.length} answers were not 202/201: ${JSON.stringify(statuses)}`);
+    const late = answers.filter((a) => a.ms > API_LIMIT_MS);
+    if (late.length > 0) failures.push(`${late.length} answers took over ${API_LIMIT_MS} ms (worst ${Math.max(...latencies).toFixed(0)} ms)`);
+    const worstHealthz = Math.max(...healthz);
+    if (!(worstHealthz < HEALTHZ_LIMIT_MS)) failures.push(`/healthz took ${worstHealthz.toFixed(0)} ms (limit ${HEALTHZ_LIMIT_MS} ms)`);
+    if (settledMs < 0) failures.push('checkouts still open 180 s after the provider became fast again');
+    if (stats.charges_applied !== n) failures.push(`stub charges applied ${stats.charges_applied}, expected ${n}`);
+    if (completed !== n) failures.push(`${completed} payments completed, expected ${n}`);
+    return {
+      rows: [
+        ['logical checkouts (sent at once)', n],
+        ['provider latency', `${LATENCY_MS} ms`],
+        ['answers', JSON.stringify(statuses)],
+        ['api latency p50 / p99 / worst', `${percentile(latencies, 50).toFixed(0)} / ${percentile(latencies, 99).toFixed(0)} / ${Math.max(...latencies).toFixed(0)} ms (limit ${API_LIMIT_MS})`],
+        ['/healthz samples, p99 / worst', `${healthz.length}, ${percentile(healthz, 99).toFixed(1)} / ${worstHealthz.toFixed(1)} ms (limit ${HEALTHZ_LIMIT_MS})`],
+        ['time to complete after latency 0', settledMs < 0 ? 'not settled' : `${(settledMs / 1000).toFixed(1)} s`],
+        ['provider attempts', stats.attempts],
+        ['stub charges applied / payments completed', `${stats.charges_applied} / ${completed}`],
+      ],
+      failures,
+    };
   },
 };

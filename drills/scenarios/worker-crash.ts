@@ -1,10 +1,72 @@
+// DESIGN §5.3: SIGKILL the workers mid-flight during a burst, several times,
+// and start fresh ones: every checkout ends, no charge twice, none lost.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Drill } from '../drill';
+import { drive, logicalCheckouts, tally } from '../load';
+
+const OPEN_CHECKOUTS = 'ExecutionStatus = "Running" AND WorkflowType = "checkout"';
 
 export const workerCrash: Drill = {
   name: 'worker-crash',
-  summary: 'PLACEHOLDER',
-  fullDuration: 'unknown',
-  async run() {
-    throw new Error('not implemented yet');
+  summary: 'SIGKILL every worker several times during a burst, start fresh ones: every checkout ends, one charge each',
+  fullDuration: 'about 4.5 min',
+  async run({ short, log, startStack }) {
+    const workers = 2;
+    const stack = await startStack({ workers });
+    const n = short ? 150 : 1_000;
+    const crashes = short ? 2 : 5;
+    log(`${n} checkouts on ${workers} workers; SIGKILLing them ${crashes} times along the way`);
+    let loadDone = false;
+    const load = drive(stack.apiUrl, logicalCheckouts(n, 'workercrash'), { concurrency: 16, log }).finally(() => {
+      loadDone = true;
+    });
+    const openAtCrash: number[] = [];
+    const restartSeconds: string[] = [];
+    const failures: string[] = [];
+    let restartedAt = Date.now();
+    for (let i = 1; i <= crashes; i += 1) {
+      // crash at evenly spaced points of the burst (by charges applied), at least 2 s after the last restart
+      await sleep(2_000);
+      while (!loadDone && (await stack.stubStats()).charges_applied < (n * i) / (crashes + 1)) await sleep(100);
+      if (loadDone) {
+        failures.push(`the burst ended before crash ${i}: the drill proved nothing`);
+        break;
+      }
+      const open = (await stack.client.workflow.count(OPEN_CHECKOUTS)).count;
+      const charged = (await stack.stubStats()).charges_applied;
+      const killedAt = Date.now();
+      const killed = await stack.killWorkers();
+      openAtCrash.push(open);
+      log(`crash ${i}/${crashes}: SIGKILLed ${killed} worker(s) with ${open} checkouts open, ${charged} charged; starting ${workers} fresh`);
+      await Promise.all(Array.from({ length: workers }, () => stack.startWorker()));
+      restartedAt = Date.now();
+      restartSeconds.push(((restartedAt - killedAt) / 1000).toFixed(1));
+    }
+    const result = await load;
+    const settledMs = await stack.waitUntilSettled(180_000, (open, pending) => log(`  ... settling: ${open} open, ${pending} pending`));
+    const recoveryMs = Date.now() - restartedAt;
+    const stats = await stack.stubStats();
+    const completed = Number(
+      (await stack.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM payments WHERE status = 'completed'`)).rows[0]?.n,
+    );
+    if (result.errors.length > 0) failures.push(`${result.errors.length} checkouts gave up: ${result.errors[0]}`);
+    if (settledMs < 0) failures.push('checkouts still running 180 s after the load ended');
+    if (stats.charges_applied !== completed) failures.push(`stub charges applied ${stats.charges_applied}, completed payments ${completed}`);
+    if (completed !== n) failures.push(`completed payments ${completed}, expected ${n}`);
+    return {
+      rows: [
+        ['logical checkouts', n],
+        ['worker crashes (SIGKILL of every worker)', `${openAtCrash.length} x ${workers}`],
+        ['checkouts open at each crash', openAtCrash.join(', ')],
+        ['kill to fresh workers started', `${restartSeconds.join(', ')} s`],
+        ['outcomes', JSON.stringify(tally(result.results))],
+        ['requests sent', result.requestsSent],
+        ['stub charges applied / completed payments', `${stats.charges_applied} / ${completed}`],
+        ['stub replays', stats.replays],
+        ['time to full recovery after the last restart', `${(recoveryMs / 1000).toFixed(1)} s`],
+        ['duration of the burst', `${(result.durationMs / 1000).toFixed(1)} s`],
+      ],
+      failures,
+    };
   },
 };
