@@ -20,6 +20,10 @@ export function createPool(url: string, max: number, onError: (err: Error) => vo
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', onError);
+  // pg-pool listens for errors only on idle clients: one that dies while checked
+  // out (Postgres restarting between two queries of a transaction) would emit an
+  // unhandled 'error' and kill the process. The query itself still fails.
+  pool.on('connect', (client) => client.on('error', onError));
   return pool;
 }
 
