@@ -17,7 +17,7 @@ const lastWords = (part: Part) =>
     .tail()
     .split('\n')
     .filter((line) => !line.includes('"level":30'))
-    .slice(-15)
+    .slice(-40)
     .join('\n');
 
 /** Counts a part's output lines matching pattern (its JSON logs, the SDK core's warnings). */
