@@ -16,7 +16,7 @@ interface Breaker {
 export const providerDown: Drill = {
   name: 'provider-down',
   summary: 'provider down: the breaker opens, only probes reach it, the backlog drains without a storm on recovery',
-  fullDuration: 'about 3 min',
+  fullDuration: 'about 1.5 min',
   async run({ short, log, startStack }) {
     const stack = await startStack({ env: { BREAKER_OPEN_MS: String(OPEN_MS) } });
     const n = short ? 50 : 200;
