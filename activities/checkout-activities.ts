@@ -50,6 +50,11 @@ const DECLINE_TYPES: Record<string, FailureType> = {
 // itself, with a jittered retry delay, rather than being cut off by Temporal.
 const TIMEOUT_MARGIN_MS = 100;
 
+/** The provider call's whole-request timeout: inside this attempt's start-to-close, leaving the margin. */
+function providerCallTimeoutMs(ctx: Context, chargeTimeoutMs: number): number {
+  return Math.max(1, Math.min(chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
+}
+
 export function createActivities({ pool, provider, protection, logger, config }: ActivityDeps) {
   /**
    * Runs one provider call through the shared breaker and retry budget. A
@@ -116,7 +121,7 @@ export function createActivities({ pool, provider, protection, logger, config }:
     async chargePayment(input: ChargeInput): Promise<ProviderCharge> {
       const ctx = Context.current();
       const log = activityLogger(input.idempotencyKey);
-      const timeoutMs = Math.max(1, Math.min(config.chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
+      const timeoutMs = providerCallTimeoutMs(ctx, config.chargeTimeoutMs);
       try {
         const result = await guarded(
           input.providerKey,
@@ -139,7 +144,7 @@ export function createActivities({ pool, provider, protection, logger, config }:
     async refundCharge(input: { idempotencyKey: string; providerKey: string; chargeId: string }): Promise<ProviderRefund> {
       const ctx = Context.current();
       const log = activityLogger(input.idempotencyKey);
-      const timeoutMs = Math.max(1, Math.min(config.chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
+      const timeoutMs = providerCallTimeoutMs(ctx, config.chargeTimeoutMs);
       try {
         const refund = await guarded(
           input.providerKey,

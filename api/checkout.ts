@@ -21,6 +21,7 @@ import {
 } from '../shared';
 import type { checkout as checkoutWorkflow } from '../workflows';
 import { fingerprintOf } from './checkout-schema';
+import { DeadlinePassed, settledBy } from './deadline';
 import { HttpError } from './http-error';
 
 export interface CheckoutDeps {
@@ -181,28 +182,5 @@ async function resultWithin(
       throw new HttpError(500, 'checkout_failed', 'the checkout failed unexpectedly; it is safe to retry with the same Idempotency-Key');
     }
     throw err;
-  }
-}
-
-class DeadlinePassed extends Error {
-  override name = 'DeadlinePassed';
-}
-
-/**
- * The promise's outcome, or DeadlinePassed at the deadline. A gRPC deadline
- * alone is not enough: the SDK's retry interceptor sleeps between attempts
- * without looking at it, so an unreachable server can overrun it by a second.
- */
-async function settledBy<T>(deadline: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const passed = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlinePassed('deadline passed')), Math.max(0, deadline - Date.now()));
-  });
-  // after the deadline nobody waits for it: a late failure must not go unhandled
-  void promise.catch(() => undefined);
-  try {
-    return await Promise.race([promise, passed]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,7 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from '../db/pool';
+import { settledBy } from './deadline';
 
 const CHECK_TIMEOUT_MS = 1_000;
+const noAnswer = `no answer within ${CHECK_TIMEOUT_MS} ms`;
 
 export interface Readiness {
   ready: boolean;
@@ -13,13 +15,11 @@ export interface Readiness {
 export async function checkReadiness(client: Client, pool: Pool): Promise<Readiness> {
   const [temporal, postgres] = await Promise.all([
     // the gRPC deadline, and a timer too: the SDK's retries can sleep past the deadline
-    check(() =>
-      withTimeout(
-        client.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => client.workflowService.getSystemInfo({})),
-        CHECK_TIMEOUT_MS,
-      ),
-    ),
-    check(() => withTimeout(pool.query('SELECT 1'), CHECK_TIMEOUT_MS)),
+    check(() => {
+      const deadline = Date.now() + CHECK_TIMEOUT_MS;
+      return settledBy(deadline, client.withDeadline(deadline, () => client.workflowService.getSystemInfo({})), noAnswer);
+    }),
+    check(() => settledBy(Date.now() + CHECK_TIMEOUT_MS, pool.query('SELECT 1'), noAnswer)),
   ]);
   return { ready: temporal === 'ok' && postgres === 'ok', temporal, postgres };
 }
@@ -30,17 +30,5 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
     return 'ok';
   } catch (err) {
     return `unreachable: ${(err as Error).message}`;
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,0 +1,22 @@
+export class DeadlinePassed extends Error {
+  override name = 'DeadlinePassed';
+}
+
+/**
+ * The promise's outcome, or DeadlinePassed at the deadline (epoch ms). A gRPC
+ * deadline alone is not enough: the SDK's retry interceptor sleeps between
+ * attempts without looking at it, so an unreachable server can overrun it.
+ */
+export async function settledBy<T>(deadline: number, promise: Promise<T>, message = 'deadline passed'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const passed = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlinePassed(message)), Math.max(0, deadline - Date.now()));
+  });
+  // after the deadline nobody waits for it: a late failure must not go unhandled
+  void promise.catch(() => undefined);
+  try {
+    return await Promise.race([promise, passed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
