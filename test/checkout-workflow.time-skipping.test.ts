@@ -18,7 +18,7 @@ import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { fingerprintOf } from '../api/checkout-schema';
 import { FailureType } from '../errors';
 import { registerSearchAttributes } from './support/search-attributes';
-import { quietTemporalRuntime, silentLogger } from './support/stack';
+import { quietTemporalRuntime, testLogger } from './support/stack';
 import { testProtection } from './support/protection';
 
 let env: TestWorkflowEnvironment;
@@ -34,7 +34,7 @@ beforeAll(async () => {
   await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   pool = createPool(inject('databaseUrl'), 5);
   await migrate(pool);
-  stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: silentLogger });
+  stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: testLogger });
   provider = new PaymentsProvider({ baseUrl: stub.url, connectTimeoutMs: 500 });
 });
 
@@ -63,7 +63,7 @@ function realActivities(protection = testProtection(pool)): CheckoutActivities {
     pool,
     provider,
     protection,
-    logger: silentLogger,
+    logger: testLogger,
     config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
   });
 }

@@ -21,7 +21,7 @@ import { checkoutWorkflowId, DEFAULT_ACTIVITY_BUDGETS } from '../shared';
 import { createCheckoutWorker, WORKFLOWS_PATH } from '../worker/create-worker';
 import type { checkout as checkoutWorkflow } from '../workflows';
 import { freePort } from './support/free-port';
-import { checkoutBody, quietTemporalRuntime, silentLogger, stubCharges, uniqueKey } from './support/stack';
+import { checkoutBody, quietTemporalRuntime, testLogger, stubCharges, uniqueKey } from './support/stack';
 import { testProtection } from './support/protection';
 
 const NAMESPACE = 'default';
@@ -165,12 +165,12 @@ describe('crash after the ledger commit, before the activity completes (DESIGN �
     const address = inject('temporalAddress');
     pool = createPool(inject('databaseUrl'), 5);
     await migrate(pool);
-    stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: silentLogger });
+    stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: testLogger });
     connection = await Connection.connect({ address });
     client = new Client({ connection, namespace: NAMESPACE });
     taskQueue = `crash-${uniqueKey('ledger')}`;
     api = await startApiServer(
-      { client, pool, logger: silentLogger, taskQueue, apiBudgetMs: API_BUDGET_MS, activityBudgets: DEFAULT_ACTIVITY_BUDGETS },
+      { client, pool, logger: testLogger, taskQueue, apiBudgetMs: API_BUDGET_MS, activityBudgets: DEFAULT_ACTIVITY_BUDGETS },
       0,
     );
     workerEnv = {
@@ -354,13 +354,13 @@ describe("a replay after Temporal's state is wiped (DESIGN §2 dedup window)", (
     server = await startServer();
     pool = createPool(inject('databaseUrl'), 5);
     await migrate(pool);
-    stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: silentLogger });
+    stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: testLogger });
     provider = new PaymentsProvider({ baseUrl: stub.url, connectTimeoutMs: 500 });
     activities = createActivities({
       pool,
       provider,
       protection: testProtection(pool),
-      logger: silentLogger,
+      logger: testLogger,
       config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
     });
     taskQueue = `wiped-${uniqueKey('temporal')}`;
@@ -369,7 +369,7 @@ describe("a replay after Temporal's state is wiped (DESIGN §2 dedup window)", (
     connection = await Connection.connect({ address: server.address });
     client = new Client({ connection, namespace: NAMESPACE });
     api = await startApiServer(
-      { client, pool, logger: silentLogger, taskQueue, apiBudgetMs: API_BUDGET_MS, activityBudgets: DEFAULT_ACTIVITY_BUDGETS },
+      { client, pool, logger: testLogger, taskQueue, apiBudgetMs: API_BUDGET_MS, activityBudgets: DEFAULT_ACTIVITY_BUDGETS },
       0,
     );
   });

@@ -8,7 +8,7 @@ import { startApiServer, type ApiDeps, type RunningApi } from '../api/app';
 import { createPool, type Pool } from '../db/pool';
 import { checkoutWorkflowId, DEFAULT_ACTIVITY_BUDGETS } from '../shared';
 import { freePort } from './support/free-port';
-import { checkoutBody, postCheckout, silentLogger, startTestStack, stubCharges, uniqueKey, type TestStack } from './support/stack';
+import { checkoutBody, postCheckout, testLogger, startTestStack, stubCharges, uniqueKey, type TestStack } from './support/stack';
 
 const RATE_LIMIT = 10;
 
@@ -38,7 +38,7 @@ async function anotherApi(overrides: Partial<ApiDeps>): Promise<RunningApi> {
   const deps: ApiDeps = {
     client: stack.client,
     pool: stack.pool,
-    logger: silentLogger,
+    logger: testLogger,
     taskQueue: stack.taskQueue,
     apiBudgetMs: 3_000,
     activityBudgets: DEFAULT_ACTIVITY_BUDGETS,

@@ -27,8 +27,8 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-// errors only: a 5xx in a test run shows its cause
-export const silentLogger = pino({ level: 'error' });
+// errors only: quiet, but a 5xx in a test run shows its cause
+export const testLogger = pino({ level: 'error' });
 
 /** Keeps the SDK's own logs to warnings, so test output shows what matters. */
 export function quietTemporalRuntime(): void {
@@ -54,14 +54,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const address = inject('temporalAddress');
   const pool = createPool(inject('databaseUrl'), 5);
   await migrate(pool);
-  const stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: silentLogger });
+  const stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: testLogger });
   const protection = testProtection(pool, options.protection);
   const provider = new PaymentsProvider({ baseUrl: stub.url, connectTimeoutMs: 500 });
   const activities = createActivities({
     pool,
     provider,
     protection,
-    logger: silentLogger,
+    logger: testLogger,
     config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
   });
   const taskQueue = `test-${crypto.randomUUID()}`;
@@ -74,7 +74,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     {
       client,
       pool,
-      logger: silentLogger,
+      logger: testLogger,
       taskQueue,
       apiBudgetMs: options.apiBudgetMs ?? 3_000,
       activityBudgets: DEFAULT_ACTIVITY_BUDGETS,
