@@ -43,6 +43,9 @@ const envSchema = z.object({
   // on checkouts in flight per api instance.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   MAX_IN_FLIGHT_CHECKOUTS: z.coerce.number().int().min(1).default(200),
+  // A pending payment with no workflow this long after its last start attempt
+  // (the api answered 503 and the client never retried) is deleted.
+  ORPHAN_PAYMENT_AFTER_MS: ms(120_000),
 
   // Total time a charge may keep retrying before the payment fails (schedule-to-close).
   CHARGE_TOTAL_TIMEOUT_MS: ms(60 * 60 * 1000),
@@ -104,7 +107,7 @@ export interface Config {
     providerConnectMs: number;
   };
   fraudMaxAmountCents: number;
-  frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number };
+  frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number; orphanPaymentAfterMs: number };
   chargeTotalMs: number;
   workerMetricsPort: number;
   /** Activities per second for the whole task queue (server-side); 0: no limit. */
@@ -154,7 +157,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       providerConnectMs: e.PROVIDER_CONNECT_TIMEOUT_MS,
     },
     fraudMaxAmountCents: e.FRAUD_MAX_AMOUNT_CENTS,
-    frontDoor: { rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE, maxInFlightCheckouts: e.MAX_IN_FLIGHT_CHECKOUTS },
+    frontDoor: {
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      maxInFlightCheckouts: e.MAX_IN_FLIGHT_CHECKOUTS,
+      orphanPaymentAfterMs: e.ORPHAN_PAYMENT_AFTER_MS,
+    },
     chargeTotalMs: e.CHARGE_TOTAL_TIMEOUT_MS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMaxActivitiesPerSecond: e.WORKER_MAX_ACTIVITIES_PER_SECOND,

@@ -7,7 +7,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { reservePendingPayment, type PaymentRow } from '../db/payments-store';
+import { markStartAttempt, reservePendingPayment, type PaymentRow } from '../db/payments-store';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import {
@@ -91,6 +91,13 @@ export function createCheckout(deps: CheckoutDeps) {
       );
     }
     if (row.response_status !== null && row.response !== null) return replayOf(row);
+    // A pending row from an earlier request may have no workflow (its start
+    // failed). Marking this start attempt keeps the orphan sweeper off the row;
+    // if the sweeper removed it first (or it just settled), start over.
+    if (!created) {
+      const marked = await markStartAttempt(deps.pool, row.payment_id, Math.min(deadline, Date.now() + DEPENDENCY_BUDGET_MS));
+      if (!marked) return checkout(idempotencyKey, request, deadline);
+    }
 
     const input: CheckoutInput = {
       paymentId: row.payment_id,

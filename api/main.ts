@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
 import { startApiServer } from './app';
+import { startOrphanSweeper } from './orphan-sweeper';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -36,9 +37,12 @@ async function main(): Promise<void> {
     config.api.host,
   );
   logger.info({ url: api.url }, 'api listening');
+  const orphanAfterMs = config.frontDoor.orphanPaymentAfterMs;
+  const stopSweeper = startOrphanSweeper({ client, pool, logger, staleAfterMs: orphanAfterMs }, Math.max(1_000, orphanAfterMs / 2));
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'api stopping');
+    stopSweeper();
     await api.close();
     await connection.close();
     await pool.end();

@@ -21,6 +21,7 @@ export interface PaymentRow {
   response: unknown;
   created_at: Date;
   updated_at: Date;
+  start_attempted_at: Date | null;
 }
 
 export interface NewPayment {
@@ -200,4 +201,62 @@ export async function recordPaymentOutcome(db: Queryable, paymentId: string, out
   const row = await findPaymentById(db, paymentId);
   if (!row) throw new Error(`payment ${paymentId} does not exist`);
   return row;
+}
+
+/**
+ * Marks that a workflow start is about to be attempted for a pending row, by
+ * `deadline` (epoch ms) or DatabaseUnavailableError. False when the row is gone
+ * (the orphan sweeper removed it) or no longer pending.
+ */
+export async function markStartAttempt(pool: pg.Pool, paymentId: string, deadline: number): Promise<boolean> {
+  const remaining = () => {
+    const ms = deadline - Date.now();
+    if (ms <= 0) throw new DatabaseUnavailableError('Postgres did not answer within the deadline');
+    return ms;
+  };
+  const client = await connectWithin(pool, remaining());
+  let broken: Error | undefined;
+  try {
+    const query: pg.QueryConfig & { query_timeout: number } = {
+      text: "UPDATE payments SET start_attempted_at = now() WHERE payment_id = $1 AND status = 'pending'",
+      values: [paymentId],
+      query_timeout: remaining(),
+    };
+    const res = await client.query(query);
+    return res.rowCount === 1;
+  } catch (err) {
+    broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Pending rows with no start attempted (or created) for olderThanMs: candidates for the orphan sweeper. */
+export async function findStalePendingPayments(db: Queryable, olderThanMs: number, limit: number): Promise<PaymentRow[]> {
+  const res = await db.query<PaymentRow>(
+    `SELECT * FROM payments
+      WHERE status = 'pending'
+        AND created_at < now() - make_interval(secs => $1)
+        AND coalesce(start_attempted_at, created_at) < now() - make_interval(secs => $1)
+      ORDER BY created_at
+      LIMIT $2`,
+    [olderThanMs / 1000, limit],
+  );
+  return res.rows;
+}
+
+/**
+ * Deletes a pending row whose workflow was never started, unless a start was
+ * attempted within olderThanMs (a retry in flight wins). True when deleted.
+ */
+export async function deleteOrphanPayment(db: Queryable, paymentId: string, olderThanMs: number): Promise<boolean> {
+  const res = await db.query(
+    `DELETE FROM payments
+      WHERE payment_id = $1 AND status = 'pending'
+        AND coalesce(start_attempted_at, created_at) < now() - make_interval(secs => $2)
+        AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.payment_id = payments.payment_id)`,
+    [paymentId, olderThanMs / 1000],
+  );
+  return res.rowCount === 1;
 }

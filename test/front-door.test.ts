@@ -5,6 +5,8 @@ import net from 'node:net';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiDeps, type RunningApi } from '../api/app';
+import { sweepOrphanPayments } from '../api/orphan-sweeper';
+import { deleteOrphanPayment, markStartAttempt } from '../db/payments-store';
 import { createPool, type Pool } from '../db/pool';
 import { checkoutWorkflowId, DEFAULT_ACTIVITY_BUDGETS } from '../shared';
 import { freePort } from './support/free-port';
@@ -240,6 +242,62 @@ describe('a dependency down is a fast 503, never a hang', () => {
     // reads too: 503, not 500
     expect((await fetch(`${api.url}/payments/pay_whatever`)).status).toBe(503);
     expect(await outcomeCount(api, 'unavailable')).toBe(1);
+  });
+});
+
+describe('a 503 leaves nothing behind', () => {
+  async function deadTemporalApi(): Promise<RunningApi> {
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    cleanups.push(() => connection.close());
+    return anotherApi({ client: new Client({ connection, namespace: 'default' }) });
+  }
+
+  async function paymentByKey(key: string): Promise<{ payment_id: string; status: string } | undefined> {
+    const res = await stack.pool.query<{ payment_id: string; status: string }>(
+      'SELECT payment_id, status FROM payments WHERE idempotency_key = $1',
+      [key],
+    );
+    return res.rows[0];
+  }
+
+  it('a pending row whose workflow never started is swept, and its client can still come back with the key', async () => {
+    const down = await deadTemporalApi();
+    const customer = newCustomer();
+    const abandoned = uniqueKey('abandoned');
+    expect((await postCheckout(down, abandoned, checkoutBody({ customer_id: customer }))).status).toBe(503);
+    const orphan = await paymentByKey(abandoned);
+    expect(orphan?.status).toBe('pending');
+    // a checkout still running: its row is pending too, but it has a workflow
+    await setFaults({ latency_ms: 5_000 });
+    const running = uniqueKey('running');
+    expect((await postCheckout(stack.api, running, checkoutBody({ customer_id: customer }))).status).toBe(202);
+
+    const sweep = await sweepOrphanPayments({ client: stack.client, pool: stack.pool, logger: testLogger, staleAfterMs: 200 });
+    await setFaults({ latency_ms: 0 });
+    expect(await paymentByKey(abandoned)).toBeUndefined();
+    expect(sweep.deleted).toContain(orphan?.payment_id);
+    expect((await paymentByKey(running))?.status).toMatch(/^(pending|completed)$/);
+
+    // the abandoned client retries after the sweep: a fresh checkout, one charge
+    const again = await postCheckout(stack.api, abandoned, checkoutBody({ customer_id: customer }));
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+    expect(await chargesFor([abandoned])).toBe(1);
+  });
+
+  it('the sweeper never deletes a row whose start was attempted within its window (a client retry in flight wins)', async () => {
+    const down = await deadTemporalApi();
+    const key = uniqueKey('retry-in-flight');
+    expect((await postCheckout(down, key, checkoutBody({ customer_id: newCustomer() }))).status).toBe(503);
+    const row = await paymentByKey(key);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // what the api does for an existing pending row just before it starts the workflow
+    expect(await markStartAttempt(stack.pool, row!.payment_id, Date.now() + 1_000)).toBe(true);
+    expect(await deleteOrphanPayment(stack.pool, row!.payment_id, 300)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await deleteOrphanPayment(stack.pool, row!.payment_id, 300)).toBe(true);
+    // and an api that finds its row gone reserves a new one
+    expect(await markStartAttempt(stack.pool, row!.payment_id, Date.now() + 1_000)).toBe(false);
   });
 });
 
