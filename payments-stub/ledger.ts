@@ -48,6 +48,11 @@ export class Ledger {
     return [...this.charges.values()].filter((c) => c.created >= since);
   }
 
+  /** Refunds created at or after `since` (unix seconds), oldest first. */
+  listRefunds(since = 0): Refund[] {
+    return this.refunds.filter((r) => r.created >= since);
+  }
+
   refund(charge: Charge, idempotencyKey: string): Refund {
     charge.refunded = true;
     const refund: Refund = {

@@ -9,7 +9,7 @@ import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { FaultController, faultUpdateSchema, type FaultMode, type FaultSettings } from './faults';
 import { IdempotencyStore, type IdempotentResult, type StoredAnswer } from './idempotency';
-import { Ledger } from './ledger';
+import { Ledger, type Charge } from './ledger';
 
 export type { FaultMode, FaultSettings } from './faults';
 
@@ -227,15 +227,27 @@ export function createStub(options: StubOptions): Stub {
       send(res, invalidFromZod(parsed.error));
       return;
     }
-    const data = ledger.listCharges(parsed.data.since).map((c) => ({
-      id: c.id,
-      idempotency_key: c.idempotency_key,
-      amount_cents: c.amount_cents,
-      currency: c.currency,
-      created: c.created,
-      refunded: c.refunded,
-    }));
-    res.json({ data });
+    res.json({ data: ledger.listCharges(parsed.data.since).map(listedCharge) });
+  });
+
+  // One charge by id, as a reconciler looks up a charge older than its window.
+  app.get('/charges/:id', (req: Request<{ id: string }>, res) => {
+    const charge = ledger.findCharge(req.params.id);
+    if (!charge) {
+      send(res, { status: 404, body: errorBody('resource_missing', `No such charge: ${req.params.id}`) });
+      return;
+    }
+    res.json(listedCharge(charge));
+  });
+
+  // Every refund applied (optionally ?since=, unix seconds), for reconciliation.
+  app.get('/refunds', (req, res) => {
+    const parsed = chargeListQuery.safeParse(req.query);
+    if (!parsed.success) {
+      send(res, invalidFromZod(parsed.error));
+      return;
+    }
+    res.json({ data: ledger.listRefunds(parsed.data.since) });
   });
 
   app.get('/stats', (_req, res) => {
@@ -312,6 +324,18 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
       });
       return closing;
     },
+  };
+}
+
+/** A charge as GET /charges lists it. */
+function listedCharge(c: Charge): object {
+  return {
+    id: c.id,
+    idempotency_key: c.idempotency_key,
+    amount_cents: c.amount_cents,
+    currency: c.currency,
+    created: c.created,
+    refunded: c.refunded,
   };
 }
 
