@@ -82,3 +82,15 @@ export async function serveMetrics(registry: client.Registry, port: number, host
   });
   return server;
 }
+
+/** Reconciliation findings, counted once each when first recorded (a retried or overlapping run adds nothing). */
+export function createReconciliationMetrics(registry: client.Registry): { mismatches: client.Counter<'kind'> } {
+  return {
+    mismatches: new client.Counter({
+      name: 'reconciliation_mismatches_total',
+      help: 'Reconciliation mismatches recorded by this worker, by kind (charge_without_posting, posting_without_charge, amount_differs)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+  };
+}

@@ -7,11 +7,14 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import pino from 'pino';
 import { inject } from 'vitest';
 import { createActivities, PaymentsProvider } from '../../activities';
+import { createReconciliationActivities } from '../../activities/reconciliation-activities';
+import { ProviderListings } from '../../activities/reconciliation-provider';
 import { startApiServer, type RunningApi } from '../../api/app';
 import { migrate } from '../../db/migrate';
 import { createPool, type Pool } from '../../db/pool';
 import { startStub, type RunningStub } from '../../payments-stub/server';
 import { DEFAULT_ACTIVITY_BUDGETS } from '../../shared';
+import type { MismatchKind } from '../../workflows/reconciliation-shared';
 import { createCheckoutWorker } from '../../worker/create-worker';
 import type { ProviderProtection } from '../../db/provider-protection';
 import { testProtection, type ProtectionOverrides } from './protection';
@@ -47,6 +50,8 @@ export interface TestStackOptions {
   rateLimitPerMinute?: number;
   /** The api's bound on checkouts in flight; default unbounded. */
   maxInFlightCheckouts?: number;
+  /** Hears each reconciliation finding the worker records (the worker's metric does this in production). */
+  onReconciliationMismatch?: (kind: MismatchKind) => void;
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -64,9 +69,17 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     logger: testLogger,
     config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
   });
+  const listings = new ProviderListings({ baseUrl: stub.url, connectTimeoutMs: 500 });
+  const reconciliationActivities = createReconciliationActivities({
+    pool,
+    listings,
+    logger: testLogger,
+    config: { httpTimeoutMs: 5_000 },
+    onMismatch: options.onReconciliationMismatch,
+  });
   const taskQueue = `test-${crypto.randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
-  const worker: Worker = await createCheckoutWorker({ connection: nativeConnection, namespace: 'default', taskQueue, activities });
+  const worker: Worker = await createCheckoutWorker({ connection: nativeConnection, namespace: 'default', taskQueue, activities: { ...activities, ...reconciliationActivities } });
   const workerRun = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
@@ -97,6 +110,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await nativeConnection.close();
       await connection.close();
       await provider.close();
+      await listings.close();
       await stub.close();
       await pool.end();
     },
