@@ -3,7 +3,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { postCompletedCharge } from '../db/ledger';
 import { recordPaymentOutcome } from '../db/payments-store';
-import type { Pool } from '../db/pool';
+import { inTransaction, type Pool } from '../db/pool';
+import { insertPaymentEvent } from '../db/webhooks-events';
 import type { ProviderProtection } from '../db/provider-protection';
 import { DECLINE_CODES, FailureType } from '../errors';
 import type { Logger } from '../logger';
@@ -160,12 +161,16 @@ export function createActivities({ pool, provider, protection, logger, config }:
 
     /** A charged payment whose later step failed for good: refunded, no ledger posting, row ends `refunded`. */
     async recordRefundedPayment(input: { idempotencyKey: string; payment: RefundedPayment }): Promise<void> {
-      await recordPaymentOutcome(pool, input.payment.payment_id, {
-        status: 'refunded',
-        providerChargeId: input.payment.provider_charge_id,
-        failureCode: input.payment.error.code,
-        responseStatus: OUTCOME_HTTP_STATUS.refunded,
-        response: input.payment,
+      // the payment.refunded webhook outbox row commits with the status (issue 8)
+      await inTransaction(pool, async (client) => {
+        const row = await recordPaymentOutcome(client, input.payment.payment_id, {
+          status: 'refunded',
+          providerChargeId: input.payment.provider_charge_id,
+          failureCode: input.payment.error.code,
+          responseStatus: OUTCOME_HTTP_STATUS.refunded,
+          response: input.payment,
+        });
+        if (row.status === 'refunded') await insertPaymentEvent(client, 'payment.refunded', { ...input.payment });
       });
       activityLogger(input.idempotencyKey).warn({ code: input.payment.error.code }, 'payment refunded');
     },
@@ -196,11 +201,15 @@ export function createActivities({ pool, provider, protection, logger, config }:
       outcome: 'declined' | 'failed';
       payment: FailedPayment;
     }): Promise<void> {
-      await recordPaymentOutcome(pool, input.payment.payment_id, {
-        status: 'failed',
-        failureCode: input.payment.error.code,
-        responseStatus: OUTCOME_HTTP_STATUS[input.outcome],
-        response: input.payment,
+      // the payment.failed webhook outbox row commits with the status (issue 8)
+      await inTransaction(pool, async (client) => {
+        const row = await recordPaymentOutcome(client, input.payment.payment_id, {
+          status: 'failed',
+          failureCode: input.payment.error.code,
+          responseStatus: OUTCOME_HTTP_STATUS[input.outcome],
+          response: input.payment,
+        });
+        if (row.status === 'failed') await insertPaymentEvent(client, 'payment.failed', { ...input.payment });
       });
       activityLogger(input.idempotencyKey).info({ code: input.payment.error.code }, 'payment failed');
     },

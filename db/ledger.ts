@@ -3,6 +3,7 @@
 // re-executed after a crash (even after its commit) posts nothing new.
 import { inTransaction, type Pool } from './pool';
 import { recordPaymentOutcome, type PaymentRow } from './payments-store';
+import { insertPaymentEvent } from './webhooks-events';
 import type { CompletedPayment } from '../shared';
 
 export const LEDGER_ACCOUNTS = {
@@ -43,6 +44,8 @@ export async function postCompletedCharge(pool: Pool, posting: ChargePosting): P
       responseStatus: 201,
       response: payment,
     });
+    // the webhook outbox row commits with the status, or neither does (issue 8)
+    if (row.status === 'completed') await insertPaymentEvent(client, 'payment.completed', { ...payment });
     return { posted: transactionId !== undefined, row };
   });
 }
