@@ -9,6 +9,8 @@ import { inject } from 'vitest';
 import { createActivities, PaymentsProvider } from '../../activities';
 import { createReconciliationActivities } from '../../activities/reconciliation-activities';
 import { ProviderListings } from '../../activities/reconciliation-provider';
+import { createWebhookActivities, createWebhookHttpAgent } from '../../activities/webhook-activities';
+import { WebhookDispatcher } from '../../activities/webhook-dispatch';
 import { startApiServer, type RunningApi } from '../../api/app';
 import { migrate } from '../../db/migrate';
 import { createPool, type Pool } from '../../db/pool';
@@ -27,6 +29,8 @@ export interface TestStack {
   pool: Pool;
   client: Client;
   taskQueue: string;
+  /** The webhook outbox dispatcher, when options.webhooks asked for it. */
+  webhookDispatcher?: WebhookDispatcher;
   stop(): Promise<void>;
 }
 
@@ -52,6 +56,11 @@ export interface TestStackOptions {
   maxInFlightCheckouts?: number;
   /** Hears each reconciliation finding the worker records (the worker's metric does this in production). */
   onReconciliationMismatch?: (kind: MismatchKind) => void;
+  /**
+   * Runs the webhook outbox dispatcher (off by default: test files share the
+   * database, and only the webhook tests should send other files' events).
+   */
+  webhooks?: { retryDelaysMs?: number[]; dispatchIntervalMs?: number };
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -77,9 +86,16 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     config: { httpTimeoutMs: 5_000 },
     onMismatch: options.onReconciliationMismatch,
   });
+  const webhookHttp = createWebhookHttpAgent(1_000);
+  const webhookActivities = createWebhookActivities({
+    pool,
+    http: webhookHttp,
+    logger: testLogger,
+    config: { requestTimeoutMs: 3_000, schedule: { delaysMs: options.webhooks?.retryDelaysMs ?? [200, 500, 1_000], jitterRatio: 0.2 } },
+  });
   const taskQueue = `test-${crypto.randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
-  const worker: Worker = await createCheckoutWorker({ connection: nativeConnection, namespace: 'default', taskQueue, activities: { ...activities, ...reconciliationActivities } });
+  const worker: Worker = await createCheckoutWorker({ connection: nativeConnection, namespace: 'default', taskQueue, activities: { ...activities, ...reconciliationActivities, ...webhookActivities } });
   const workerRun = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
@@ -96,6 +112,16 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
     0,
   );
+  const webhookDispatcher = options.webhooks
+    ? new WebhookDispatcher({
+        pool,
+        client,
+        taskQueue,
+        logger: testLogger,
+        config: { intervalMs: options.webhooks.dispatchIntervalMs ?? 200, batchSize: 200, leaseMs: 30_000 },
+      })
+    : undefined;
+  webhookDispatcher?.start();
   return {
     api,
     protection,
@@ -103,7 +129,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     pool,
     client,
     taskQueue,
+    webhookDispatcher,
     async stop() {
+      await webhookDispatcher?.stop();
       await api.close();
       worker.shutdown();
       await workerRun;
@@ -111,6 +139,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await connection.close();
       await provider.close();
       await listings.close();
+      await webhookHttp.close();
       await stub.close();
       await pool.end();
     },
