@@ -33,8 +33,8 @@ export interface WebhookReceiver {
   rejected: Array<{ reason: string; at: Date }>;
   /** Requests answered with failStatus. */
   failedOnPurpose: number;
-  /** Starts (or stops, with undefined) failing every request with this status. */
-  failWith(status: number | undefined): void;
+  /** Answers the next `count` requests (all, when omitted) with this status; undefined stops failing. */
+  failWith(status: number | undefined, count?: number): void;
   /** Starts listening (port 0: any free port); may be called again after close(). */
   listen(port: number, host?: string): Promise<string>;
   /** Stops listening and drops open connections: the endpoint is down. */
@@ -48,6 +48,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
   const verifier = new Webhook(options.secret);
   const seen = new Set<string>();
   let failStatus = options.failStatus;
+  let failuresLeft = Number.POSITIVE_INFINITY;
   let server: http.Server | undefined;
 
   const receiver: WebhookReceiver = {
@@ -55,8 +56,9 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
     rejected: [],
     failedOnPurpose: 0,
     url: '',
-    failWith(status) {
+    failWith(status, count) {
       failStatus = status;
+      failuresLeft = count ?? Number.POSITIVE_INFINITY;
     },
     async listen(port, host = '127.0.0.1') {
       server = http.createServer((req, res) => void handle(req, res));
@@ -100,7 +102,8 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       answer(res, 413, { error: 'body too large' });
       return;
     }
-    if (failStatus !== undefined) {
+    if (failStatus !== undefined && failuresLeft > 0) {
+      failuresLeft -= 1;
       receiver.failedOnPurpose += 1;
       answer(res, failStatus, { error: 'failing on purpose' });
       return;
