@@ -13,6 +13,8 @@ export interface DevServerOptions {
   namespace: string;
   /** SQLite file keeping history across restarts; omitted: in memory. */
   dbFile?: string;
+  /** SQLite pragmas as NAME=VALUE (e.g. journal_mode=wal), passed as --sqlite-pragma. */
+  sqlitePragmas?: string[];
   log?: (line: string) => void;
 }
 
@@ -30,6 +32,7 @@ export function devServerArgs(options: DevServerOptions): string[] {
   if (options.uiPort !== undefined) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const pragma of options.sqlitePragmas ?? []) args.push('--sqlite-pragma', pragma);
   for (const key of Object.values(SEARCH_ATTRIBUTES)) {
     args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_FLAG_TYPES[key.type]}`);
   }

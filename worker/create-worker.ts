@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { CheckoutActivities } from '../activities';
+import type { Config } from '../config';
 
 export interface CheckoutWorkerDeps {
   connection: NativeConnection;
@@ -19,8 +20,24 @@ export async function createCheckoutWorker(deps: CheckoutWorkerDeps): Promise<Wo
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
+    // a prebuilt bundle replaces bundling the workflow source at start
+    ...(deps.options?.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
     activities: deps.activities,
     ...deps.options,
   });
+}
+
+/** WorkerOptions for the tuning settings that are set (config.ts WORKER_* tuning); the SDK's defaults for the rest. */
+export function workerTuningOptions(tuning: Config['workerTuning']): Partial<WorkerOptions> {
+  const options: Partial<WorkerOptions> = {};
+  if (tuning.maxCachedWorkflows !== undefined) options.maxCachedWorkflows = tuning.maxCachedWorkflows;
+  if (tuning.maxConcurrentWorkflowTaskExecutions !== undefined) {
+    options.maxConcurrentWorkflowTaskExecutions = tuning.maxConcurrentWorkflowTaskExecutions;
+  }
+  if (tuning.maxConcurrentActivityTaskExecutions !== undefined) {
+    options.maxConcurrentActivityTaskExecutions = tuning.maxConcurrentActivityTaskExecutions;
+  }
+  if (tuning.reuseV8Context !== undefined) options.reuseV8Context = tuning.reuseV8Context;
+  if (tuning.workflowBundlePath !== undefined) options.workflowBundle = { codePath: tuning.workflowBundlePath };
+  return options;
 }

@@ -1,0 +1,107 @@
+// One benchmark run on one stack: fresh durable checkouts (maximum sustained
+// rate, latency at half of it and where that time goes), replays, the plain
+// handler side by side, and the api's and worker's memory.
+import type { LoadRequest, Sample } from './open-load';
+import type { BenchStack } from './bench-stack';
+import { freshCheckouts, replaysOf } from './checkout-requests';
+import type { Durations } from './durations';
+import { breakDownLatency, type Breakdown } from './latency-breakdown';
+import { latencyPerSecond } from './latency-stats';
+import { findMaxSustainedRate, runPhase, type LoadTarget, type SearchResult, type StepFigures } from './rate-search';
+import { growthPercent, RssSampler, type RssPoint } from './rss-sampler';
+
+export interface TargetFigures {
+  search: SearchResult;
+  /** the phase at half the maximum sustained rate */
+  atHalf: StepFigures;
+}
+
+export interface BenchFigures {
+  durable: TargetFigures;
+  breakdown: Breakdown;
+  replay: TargetFigures;
+  plain: TargetFigures;
+  soak?: StepFigures;
+  rss: {
+    points: RssPoint[];
+    endApiMiB?: number;
+    endWorkerMiB?: number;
+    apiGrowthPercent?: number;
+    workerGrowthPercent?: number;
+  };
+  workerStartMs: number;
+  series: Record<string, { p50: Array<[number, number]>; p99: Array<[number, number]> }>;
+}
+
+export async function runBench(stack: BenchStack, d: Durations, soak: boolean, log: (line: string) => void): Promise<BenchFigures> {
+  // the durable requests are kept by key so the replay phase can send them again
+  const sent = new Map<string, LoadRequest>();
+  const fresh = freshCheckouts('durable');
+  const remembered = (i: number) => {
+    const req = fresh(i);
+    sent.set(req.key, req);
+    return req;
+  };
+  const durableTarget: LoadTarget = { name: 'durable', origin: stack.apiUrl, request: remembered, expectedStatus: 201 };
+  const plainTarget: LoadTarget = { name: 'plain', origin: stack.plainUrl, request: freshCheckouts('plain'), expectedStatus: 201 };
+  const series: BenchFigures['series'] = {};
+
+  log('warming up (JIT, connection pools, the worker cache) ...');
+  await runPhase({ ...durableTarget, name: 'warm-up durable' }, 10, d.warmupMs, log);
+  await runPhase({ ...plainTarget, name: 'warm-up plain' }, 10, d.warmupMs, log);
+  const rss = new RssSampler({ api: stack.pid('api'), worker: stack.pid('worker') });
+  rss.start(5_000);
+
+  const search = (target: LoadTarget, startRate: number, maxRate: number) =>
+    findMaxSustainedRate(target, { startRate, maxRate, stepMs: d.stepMs, confirmMs: d.confirmMs, refine: d.refine, settleMs: d.settleMs, log });
+  const atHalf = async (target: LoadTarget, maxRate: number): Promise<{ figures: StepFigures; samples: Sample[] }> => {
+    log(`${target.name}: latency at half the maximum rate`);
+    const { figures, result } = await runPhase(target, Math.max(1, Math.round(maxRate / 2)), d.latencyMs, log);
+    series[target.name] = latencyPerSecond(result.samples);
+    await new Promise((r) => setTimeout(r, d.settleMs));
+    return { figures, samples: result.samples };
+  };
+
+  log('durable fresh checkouts: stepping the arrival rate');
+  const durableSearch = await search(durableTarget, 20, 2_000);
+  sent.clear();
+  const durableHalf = await atHalf(durableTarget, durableSearch.maxRate);
+  log('durable: where the time of one checkout goes (from workflow histories)');
+  const breakdown = await breakDownLatency(stack.client, durableHalf.samples, 40);
+
+  // replays of the checkouts answered at half rate: same key, same body
+  const answered = durableHalf.samples.filter((s) => s.status === 201).flatMap((s) => sent.get(s.key) ?? []);
+  const replayTarget: LoadTarget = { name: 'replay', origin: stack.apiUrl, request: replaysOf(answered), expectedStatus: 200 };
+  log('replays: stepping the arrival rate');
+  const replaySearch = await search(replayTarget, 250, 20_000);
+  const replayHalf = await atHalf(replayTarget, replaySearch.maxRate);
+
+  log('plain handler fresh checkouts: stepping the arrival rate');
+  const plainSearch = await search(plainTarget, 20, 5_000);
+  const plainHalf = await atHalf(plainTarget, plainSearch.maxRate);
+
+  let soakFigures: StepFigures | undefined;
+  if (soak) {
+    const rate = Math.max(1, Math.round(durableSearch.maxRate / 2));
+    log(`soak: durable fresh checkouts at ${rate}/s for ${d.soakMs / 60_000} min, memory sampled every 5 s`);
+    soakFigures = (await runPhase({ ...durableTarget, name: 'soak' }, rate, d.soakMs, log)).figures;
+  }
+  const end = rss.stop();
+  const first = rss.points[0];
+  return {
+    durable: { search: durableSearch, atHalf: durableHalf.figures },
+    breakdown,
+    replay: { search: replaySearch, atHalf: replayHalf.figures },
+    plain: { search: plainSearch, atHalf: plainHalf.figures },
+    soak: soakFigures,
+    rss: {
+      points: rss.points,
+      endApiMiB: end.apiMiB,
+      endWorkerMiB: end.workerMiB,
+      apiGrowthPercent: growthPercent(first?.apiMiB, end.apiMiB),
+      workerGrowthPercent: growthPercent(first?.workerMiB, end.workerMiB),
+    },
+    workerStartMs: stack.workerStartMs,
+    series,
+  };
+}

@@ -1,0 +1,54 @@
+// Before/after in one run: each variant on a fresh stack, measured the same
+// way (maximum sustained durable rate, then latency at one rate common to all
+// variants, and the per-step breakdown), side by side with the first variant.
+import type { Durations } from './durations';
+import { breakDownLatency, type Breakdown } from './latency-breakdown';
+import { freshCheckouts } from './checkout-requests';
+import { findMaxSustainedRate, runPhase, type StepFigures } from './rate-search';
+import { startStackFor } from './stack-for-variant';
+import type { Variant } from './variants';
+
+export interface VariantFigures {
+  variant: string;
+  summary: string;
+  workerStartMs: number;
+  maxRate: number;
+  confirmed: boolean;
+  atRate: StepFigures;
+  breakdown: Breakdown;
+}
+
+export async function runComparison(
+  variants: Variant[],
+  d: Durations,
+  fixedRate: number | undefined,
+  log: (line: string) => void,
+): Promise<{ rate: number; figures: VariantFigures[] }> {
+  const figures: VariantFigures[] = [];
+  let rate = fixedRate;
+  for (const variant of variants) {
+    log(`variant ${variant.name}: ${variant.summary}`);
+    const stack = await startStackFor(variant, log);
+    try {
+      const target = { name: variant.name, origin: stack.apiUrl, request: freshCheckouts(variant.name), expectedStatus: 201 };
+      await runPhase({ ...target, name: `warm-up ${variant.name}` }, 10, d.warmupMs, log);
+      const search = await findMaxSustainedRate(target, { startRate: 20, maxRate: 2_000, stepMs: d.stepMs, confirmMs: d.confirmMs, refine: d.refine, settleMs: d.settleMs, log });
+      // every variant's latency at the same offered rate: half the first variant's maximum
+      rate ??= Math.max(1, Math.round(search.maxRate / 2));
+      const { figures: atRate, result } = await runPhase(target, rate, d.latencyMs, log);
+      const breakdown = await breakDownLatency(stack.client, result.samples, 30);
+      figures.push({
+        variant: variant.name,
+        summary: variant.summary,
+        workerStartMs: stack.workerStartMs,
+        maxRate: search.maxRate,
+        confirmed: search.confirmation !== undefined,
+        atRate,
+        breakdown,
+      });
+    } finally {
+      await stack.stop();
+    }
+  }
+  return { rate: rate ?? 0, figures };
+}

@@ -1,0 +1,33 @@
+// Settings the benchmark can run under, one change each against the defaults,
+// so `npm run bench -- --compare baseline,<name>` measures it before and after
+// in the same run. Results and verdicts: docs/performance.md.
+
+export interface Variant {
+  name: string;
+  summary: string;
+  /** environment for every service (worker and api settings from config.ts) */
+  env?: Record<string, string>;
+  /** the Temporal dev server's SQLite pragmas */
+  sqlitePragmas?: string[];
+  /** build the workflow bundle once (bundleWorkflowCode) and hand it to the worker */
+  prebuiltBundle?: boolean;
+}
+
+export const VARIANTS: Variant[] = [
+  { name: 'baseline', summary: 'the defaults in config.ts and the SDK' },
+  { name: 'sqlite-wal', summary: 'dev server SQLite in WAL mode, synchronous=normal', sqlitePragmas: ['journal_mode=wal', 'synchronous=normal'] },
+  { name: 'wft-slots-100', summary: 'maxConcurrentWorkflowTaskExecutions 100 (SDK default 40)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '100' } },
+  { name: 'activity-slots-20', summary: 'maxConcurrentActivityTaskExecutions 20 (SDK default 100)', env: { WORKER_MAX_CONCURRENT_ACTIVITIES: '20' } },
+  { name: 'no-cache', summary: 'maxCachedWorkflows 0: every workflow task replays the history', env: { WORKER_MAX_CACHED_WORKFLOWS: '0' } },
+  { name: 'no-v8-reuse', summary: 'reuseV8Context false (SDK default true)', env: { WORKER_REUSE_V8_CONTEXT: 'false' } },
+  { name: 'prebuilt-bundle', summary: 'the worker loads a prebuilt workflow bundle instead of bundling at start', prebuiltBundle: true },
+  { name: 'pool-4', summary: 'DATABASE_POOL_SIZE 4 per process (default 10)', env: { DATABASE_POOL_SIZE: '4' } },
+  { name: 'pool-25', summary: 'DATABASE_POOL_SIZE 25 per process (default 10)', env: { DATABASE_POOL_SIZE: '25' } },
+  { name: 'log-info', summary: 'LOG_LEVEL info (the default outside the bench): one JSON line per step', env: { LOG_LEVEL: 'info' } },
+];
+
+export function variantNamed(name: string): Variant {
+  const variant = VARIANTS.find((v) => v.name === name);
+  if (!variant) throw new Error(`unknown variant ${name}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  return variant;
+}
