@@ -73,16 +73,18 @@ export function createReconciliationActivities({ pool, listings, logger, config,
       try {
         const since = new Date(window.since);
         const until = new Date(window.until);
-        // The provider's times are whole seconds: both ends are inclusive, so
-        // the boundary second is checked twice rather than never.
+        // The provider's times are whole seconds. A charge counts once its whole
+        // second is before `until` (so it has had the settle time); the second
+        // `since` falls in is included, so a boundary second is checked twice
+        // rather than never.
         const sinceSeconds = Math.floor(since.getTime() / 1000);
-        const untilSeconds = Math.floor(until.getTime() / 1000);
+        const settled = (createdSeconds: number) => (createdSeconds + 1) * 1000 <= until.getTime();
         const charges = new Map<string, ProviderChargeRecord>();
         for (const c of await listings.charges(sinceSeconds, timeoutMs, signal)) {
-          if (c.created <= untilSeconds) charges.set(c.id, c);
+          if (settled(c.created)) charges.set(c.id, c);
         }
         // a refund in the window changes what an older charge nets to
-        const refunds = (await listings.refunds(sinceSeconds, timeoutMs, signal)).filter((r) => r.created <= untilSeconds);
+        const refunds = (await listings.refunds(sinceSeconds, timeoutMs, signal)).filter((r) => settled(r.created));
         await lookUpCharges(
           refunds.map((r) => r.charge_id).filter((id) => !charges.has(id)),
           (id) => listings.charge(id, timeoutMs, signal),
