@@ -131,5 +131,12 @@ describe('reconciliation Schedule', () => {
 
     // a worker restarting with the same configuration leaves the schedule as it is
     expect(await ensureReconciliationSchedule(client, options, testLogger)).toBe('unchanged');
+    // one with a new interval brings it in line (a rollout converges on the new configuration)
+    expect(await ensureReconciliationSchedule(client, { ...options, intervalMs: 4_000 }, testLogger)).toBe('updated');
+    const updated = await handle.describe();
+    expect(updated.spec.intervals?.[0]?.every).toBe(4_000);
+    expect(updated.action.type === 'startWorkflow' ? updated.action.args : undefined).toEqual([
+      { scheduleId, intervalMs: 4_000, settleMs: 0, overlapMs: 0 },
+    ]);
   });
 });

@@ -26,7 +26,7 @@ interface FinishedRun {
 export const reconciliation: Drill = {
   name: 'reconciliation',
   summary: 'a charge injected at the provider with no ledger posting is reported exactly once; one run per Schedule tick across two workers',
-  fullDuration: 'about 2 min',
+  fullDuration: 'about 2.5 min',
   async run({ short, log, startStack }) {
     const intervalMs = short ? 3_000 : 5_000;
     const settleMs = 3_000;
