@@ -217,7 +217,7 @@ async function untilNoneRunning(stack: DrillStack, timeoutMs: number): Promise<n
 
 export const retryStorm: Drill = {
   name: 'retry-storm',
-  summary: '30 % provider errors for 8 s at high load: naive client (3 immediate retries) vs ours, side by side',
+  summary: '30 % provider errors for 8 s at high load: a naive handler (3 immediate retries) vs ours, side by side',
   fullDuration: 'about 2.5 min',
   async run(ctx) {
     const plan: Plan = ctx.short ? { durationS: 20, windowFromS: 6, windowToS: 14 } : { durationS: 60, windowFromS: 26, windowToS: 34 };
