@@ -24,10 +24,10 @@ export interface WebhookDeliveryInput {
 }
 
 // One HTTP attempt (request timeout at most 30 s, config.ts) plus its bookkeeping
-// in Postgres. What the endpoint answers is an outcome, not an error; only a
+// in Postgres; no more, so an attempt lost with a crashed worker is retried soon. What the endpoint answers is an outcome, not an error; only a
 // Postgres failure throws, retried patiently with the activity's own jitter.
 const { deliverWebhook } = proxyActivities<WebhookActivities>({
-  startToCloseTimeout: '60s',
+  startToCloseTimeout: '40s',
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 100, nonRetryableErrorTypes: ['WebhookDeliveryUnknown'] },
 });
