@@ -17,13 +17,23 @@ import type { Logger } from '../logger';
 
 export const WEBHOOK_DELIVERY_WORKFLOW = 'webhookDelivery';
 
+/**
+ * Deliveries run on a task queue of their own, next to the checkout's: a
+ * backlog of them (an endpoint back after a day) takes its own worker slots,
+ * never the checkout's, and does not count against the checkout queue's
+ * provider rate limit.
+ */
+export function webhookTaskQueue(checkoutTaskQueue: string): string {
+  return `${checkoutTaskQueue}-webhooks`;
+}
+
 /** The delivery workflow's ID; a redelivery through the api gets its own, numbered. */
 export function webhookDeliveryWorkflowId(eventId: string, endpointId: string, redelivery = 0): string {
   const base = `webhook-${eventId}-${endpointId}`;
   return redelivery === 0 ? base : `${base}-redelivery-${redelivery}`;
 }
 
-/** Starts the delivery workflow; false when it had been started already (nothing new done). */
+/** Starts the delivery workflow on the webhook task queue; false when it had been started already (nothing new done). */
 export async function startDeliveryWorkflow(
   client: Client,
   taskQueue: string,
@@ -48,6 +58,7 @@ export async function startDeliveryWorkflow(
 export interface WebhookDispatcherDeps {
   pool: Pool;
   client: Client;
+  /** The webhook task queue (webhookTaskQueue() of the checkout's). */
   taskQueue: string;
   logger: Logger;
   config: { intervalMs: number; batchSize: number; leaseMs: number };

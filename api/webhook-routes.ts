@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
-import { startDeliveryWorkflow } from '../activities/webhook-dispatch';
+import { startDeliveryWorkflow, webhookTaskQueue } from '../activities/webhook-dispatch';
 import { newWebhookSecret } from '../activities/webhook-signing';
 import type { Pool } from '../db/pool';
 import { findDelivery, listDeliveries, noteRedelivery, WEBHOOK_DELIVERY_STATUSES, type WebhookDeliveryRow } from '../db/webhooks-deliveries';
@@ -24,6 +24,7 @@ import { HttpError } from './http-error';
 export interface WebhookRoutesDeps {
   pool: Pool;
   client: Client;
+  /** The checkout task queue; deliveries run on webhookTaskQueue() of it. */
   taskQueue: string;
   /** How long the old secret keeps signing after a rotation; default 24 h. */
   secretRotationGraceMs?: number;
@@ -151,7 +152,7 @@ export function createWebhookRoutes(deps: WebhookRoutesDeps): express.Router {
       throw new HttpError(409, 'endpoint_not_active', `endpoint ${delivery.endpoint_id} is ${endpoint?.status ?? 'deleted'}`);
     }
     const redelivery = delivery.redeliveries + 1;
-    await startDeliveryWorkflow(deps.client, deps.taskQueue, delivery, redelivery);
+    await startDeliveryWorkflow(deps.client, webhookTaskQueue(deps.taskQueue), delivery, redelivery);
     await noteRedelivery(deps.pool, delivery.id, redelivery);
     res.status(202).json({ ...deliveryJson({ ...delivery, redeliveries: redelivery }), status: 'pending' });
   });

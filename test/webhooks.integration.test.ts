@@ -2,6 +2,7 @@
 // checkout commits its payment and its event together, the dispatcher starts
 // the delivery workflow, and a real local receiver verifies what it gets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookDeliveryWorkflowId, webhookTaskQueue } from '../activities/webhook-dispatch';
 import { createWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../webhook-receiver/receiver';
 import { checkoutBody, postCheckout, startTestStack, uniqueKey, type TestStack } from './support/stack';
 
@@ -137,6 +138,10 @@ describe('webhooks out, end to end', () => {
     // the event's body is the payment as the api answered it
     const event = await stack.pool.query<{ body: string }>('SELECT body FROM webhook_events WHERE id = $1', [completed?.webhookId]);
     expect(JSON.parse(event.rows[0]?.body ?? '{}')).toMatchObject({ type: 'payment.completed', data: paid.body });
+    // delivered by its own workflow, on the webhook task queue, not the checkout's
+    const handle = stack.client.workflow.getHandle(webhookDeliveryWorkflowId(delivered.event_id, endpointId));
+    expect(await handle.result()).toMatchObject({ done: true, status: 'delivered', attempts: 1 });
+    expect(await handle.describe()).toMatchObject({ type: 'webhookDelivery', taskQueue: webhookTaskQueue(stack.taskQueue) });
   });
 
   it('an endpoint that keeps failing ends in the dead-letter list; redeliver sends it again with the same webhook-id', async () => {

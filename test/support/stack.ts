@@ -10,7 +10,7 @@ import { createActivities, PaymentsProvider } from '../../activities';
 import { createReconciliationActivities } from '../../activities/reconciliation-activities';
 import { ProviderListings } from '../../activities/reconciliation-provider';
 import { createWebhookActivities, createWebhookHttpAgent } from '../../activities/webhook-activities';
-import { WebhookDispatcher } from '../../activities/webhook-dispatch';
+import { WebhookDispatcher, webhookTaskQueue } from '../../activities/webhook-dispatch';
 import { startApiServer, type RunningApi } from '../../api/app';
 import { migrate } from '../../db/migrate';
 import { createPool, type Pool } from '../../db/pool';
@@ -18,6 +18,7 @@ import { startStub, type RunningStub } from '../../payments-stub/server';
 import { DEFAULT_ACTIVITY_BUDGETS } from '../../shared';
 import type { MismatchKind } from '../../workflows/reconciliation-shared';
 import { createCheckoutWorker } from '../../worker/create-worker';
+import { createWebhookWorker } from '../../worker/webhook-worker';
 import type { ProviderProtection } from '../../db/provider-protection';
 import { testProtection, type ProtectionOverrides } from './protection';
 
@@ -95,8 +96,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   const taskQueue = `test-${crypto.randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
-  const worker: Worker = await createCheckoutWorker({ connection: nativeConnection, namespace: 'default', taskQueue, activities: { ...activities, ...reconciliationActivities, ...webhookActivities } });
-  const workerRun = worker.run();
+  const worker: Worker = await createCheckoutWorker({ connection: nativeConnection, namespace: 'default', taskQueue, activities: { ...activities, ...reconciliationActivities } });
+  const webhookWorker = await createWebhookWorker({ connection: nativeConnection, namespace: 'default', checkoutTaskQueue: taskQueue, activities: webhookActivities });
+  const workerRun = Promise.all([worker.run(), webhookWorker.run()]);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   const api = await startApiServer(
@@ -116,7 +118,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ? new WebhookDispatcher({
         pool,
         client,
-        taskQueue,
+        taskQueue: webhookTaskQueue(taskQueue),
         logger: testLogger,
         config: { intervalMs: options.webhooks.dispatchIntervalMs ?? 200, batchSize: 200, leaseMs: 30_000 },
       })
@@ -134,6 +136,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await webhookDispatcher?.stop();
       await api.close();
       worker.shutdown();
+      webhookWorker.shutdown();
       await workerRun;
       await nativeConnection.close();
       await connection.close();
