@@ -6,9 +6,12 @@ import type { BenchStack } from './bench-stack';
 import { freshCheckouts, replaysOf } from './checkout-requests';
 import type { Durations } from './durations';
 import { breakDownLatency, type Breakdown } from './latency-breakdown';
-import { latencyPerSecond } from './latency-stats';
+import { latencyPerSecond, round } from './latency-stats';
+import { cpuMeter } from './process-cpu';
 import { findMaxSustainedRate, runPhase, type LoadTarget, type SearchResult, type StepFigures } from './rate-search';
 import { growthPercent, RssSampler, type RssPoint } from './rss-sampler';
+
+const PARTS = ['api', 'worker', 'temporal', 'postgres', 'payments-stub', 'plain'] as const;
 
 export interface TargetFigures {
   search: SearchResult;
@@ -30,6 +33,8 @@ export interface BenchFigures {
     workerGrowthPercent?: number;
   };
   workerStartMs: number;
+  /** CPU ms each part spent per answered request in the half-rate phases (durable, replay, plain) */
+  cpuMsPerCheckout: Record<string, Record<string, number>>;
   series: Record<string, { p50: Array<[number, number]>; p99: Array<[number, number]> }>;
 }
 
@@ -42,22 +47,28 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
     sent.set(req.key, req);
     return req;
   };
-  const durableTarget: LoadTarget = { name: 'durable', origin: stack.apiUrl, request: remembered, expectedStatus: 201 };
+  const durableTarget: LoadTarget = { name: 'durable', origin: stack.apiUrl, request: remembered, expectedStatus: 201, drained: () => stack.drained() };
   const plainTarget: LoadTarget = { name: 'plain', origin: stack.plainUrl, request: freshCheckouts('plain'), expectedStatus: 201 };
   const series: BenchFigures['series'] = {};
 
   log('warming up (JIT, connection pools, the worker cache) ...');
-  await runPhase({ ...durableTarget, name: 'warm-up durable' }, 10, d.warmupMs, log);
-  await runPhase({ ...plainTarget, name: 'warm-up plain' }, 10, d.warmupMs, log);
+  await runPhase({ ...durableTarget, name: 'warm-up durable' }, 5, d.warmupMs, log);
+  await runPhase({ ...plainTarget, name: 'warm-up plain' }, 5, d.warmupMs, log);
+  await stack.drained();
   const rss = new RssSampler({ api: stack.pid('api'), worker: stack.pid('worker') });
   rss.start(5_000);
 
   const search = (target: LoadTarget, startRate: number, maxRate: number) =>
     findMaxSustainedRate(target, { startRate, maxRate, stepMs: d.stepMs, confirmMs: d.confirmMs, refine: d.refine, settleMs: d.settleMs, log });
+  const cpu: BenchFigures['cpuMsPerCheckout'] = {};
   const atHalf = async (target: LoadTarget, maxRate: number): Promise<{ figures: StepFigures; samples: Sample[] }> => {
     log(`${target.name}: latency at half the maximum rate`);
+    const meter = cpuMeter(Object.fromEntries(PARTS.map((p) => [p, stack.pid(p)])));
     const { figures, result } = await runPhase(target, Math.max(1, Math.round(maxRate / 2)), d.latencyMs, log);
+    const used = meter();
+    cpu[target.name] = Object.fromEntries(Object.entries(used).map(([p, ms]) => [p, round(ms / Math.max(1, figures.ok), 2)]));
     series[target.name] = latencyPerSecond(result.samples);
+    await target.drained?.();
     await new Promise((r) => setTimeout(r, d.settleMs));
     return { figures, samples: result.samples };
   };
@@ -102,6 +113,7 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
       workerGrowthPercent: growthPercent(first?.workerMiB, end.workerMiB),
     },
     workerStartMs: stack.workerStartMs,
+    cpuMsPerCheckout: cpu,
     series,
   };
 }

@@ -16,6 +16,8 @@ import { freePort } from '../test/support/free-port';
 export interface BenchStackOptions {
   /** environment for every service on top of the bench's own (a variant's settings) */
   env?: Record<string, string>;
+  /** the dev server's state in memory rather than in a SQLite file */
+  temporalInMemory?: boolean;
   /** the dev server's SQLite pragmas (NAME=VALUE) */
   sqlitePragmas?: string[];
   log: (line: string) => void;
@@ -58,8 +60,9 @@ export class BenchStack {
     return stack;
   }
 
-  pid(part: 'api' | 'worker' | 'plain'): number | undefined {
-    return this.parts[part]?.service.child.pid;
+  pid(part: 'api' | 'worker' | 'plain' | 'postgres' | 'payments-stub' | 'temporal'): number | undefined {
+    if (part === 'temporal') return this.temporal?.process.pid;
+    return this.parts[part === 'payments-stub' ? 'stub' : part]?.service.child.pid;
   }
 
   private async boot(): Promise<void> {
@@ -97,7 +100,7 @@ export class BenchStack {
       cli,
       port: ports.temporal,
       namespace: 'default',
-      dbFile: path.join(this.dir, 'temporal.db'),
+      dbFile: this.options.temporalInMemory ? undefined : path.join(this.dir, 'temporal.db'),
       sqlitePragmas: this.options.sqlitePragmas,
     });
     this.connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS as string });
@@ -132,6 +135,20 @@ export class BenchStack {
       if ((described.pollers ?? []).length > 0) return;
       if (Date.now() > deadline) throw new Error('worker did not poll within 120 s');
       await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * Waits until no checkout workflow is running (those answered 202 go on in
+   * the background and would load the next step), at most timeoutMs.
+   */
+  async drained(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { count } = await this.client.workflow.count('ExecutionStatus = "Running" AND WorkflowType = "checkout"');
+      if (count === 0) return;
+      this.options.log(`  waiting for ${count} checkout workflow(s) still running ...`);
+      await new Promise((r) => setTimeout(r, 2_000));
     }
   }
 

@@ -4,9 +4,13 @@
 import type { Durations } from './durations';
 import { breakDownLatency, type Breakdown } from './latency-breakdown';
 import { freshCheckouts } from './checkout-requests';
+import { round } from './latency-stats';
+import { cpuMeter } from './process-cpu';
 import { findMaxSustainedRate, runPhase, type StepFigures } from './rate-search';
 import { startStackFor } from './stack-for-variant';
 import type { Variant } from './variants';
+
+const PARTS = ['api', 'worker', 'temporal', 'postgres'] as const;
 
 export interface VariantFigures {
   variant: string;
@@ -15,6 +19,8 @@ export interface VariantFigures {
   maxRate: number;
   confirmed: boolean;
   atRate: StepFigures;
+  /** CPU ms per answered checkout by part at the common rate: robust on a shared machine */
+  cpuMsPerCheckout: Record<string, number>;
   breakdown: Breakdown;
 }
 
@@ -30,12 +36,15 @@ export async function runComparison(
     log(`variant ${variant.name}: ${variant.summary}`);
     const stack = await startStackFor(variant, log);
     try {
-      const target = { name: variant.name, origin: stack.apiUrl, request: freshCheckouts(variant.name), expectedStatus: 201 };
-      await runPhase({ ...target, name: `warm-up ${variant.name}` }, 10, d.warmupMs, log);
+      const target = { name: variant.name, origin: stack.apiUrl, request: freshCheckouts(variant.name), expectedStatus: 201, drained: () => stack.drained() };
+      await runPhase({ ...target, name: `warm-up ${variant.name}` }, 5, d.warmupMs, log);
+      await stack.drained();
       const search = await findMaxSustainedRate(target, { startRate: 20, maxRate: 2_000, stepMs: d.stepMs, confirmMs: d.confirmMs, refine: d.refine, settleMs: d.settleMs, log });
       // every variant's latency at the same offered rate: half the first variant's maximum
       rate ??= Math.max(1, Math.round(search.maxRate / 2));
+      const meter = cpuMeter(Object.fromEntries(PARTS.map((p) => [p, stack.pid(p)])));
       const { figures: atRate, result } = await runPhase(target, rate, d.latencyMs, log);
+      const cpuMs = Object.fromEntries(Object.entries(meter()).map(([p, ms]) => [p, round(ms / Math.max(1, atRate.ok), 2)]));
       const breakdown = await breakDownLatency(stack.client, result.samples, 30);
       figures.push({
         variant: variant.name,
@@ -44,6 +53,7 @@ export async function runComparison(
         maxRate: search.maxRate,
         confirmed: search.confirmation !== undefined,
         atRate,
+        cpuMsPerCheckout: cpuMs,
         breakdown,
       });
     } finally {

@@ -16,6 +16,8 @@ export interface LoadTarget {
   origin: string;
   request: (i: number) => LoadRequest;
   expectedStatus: number;
+  /** resolves once work the step left behind is done (e.g. checkouts answered 202 still running) */
+  drained?: () => Promise<void>;
 }
 
 export interface StepFigures extends PhaseFigures {
@@ -71,7 +73,10 @@ export async function runPhase(
 
 export async function findMaxSustainedRate(target: LoadTarget, options: SearchOptions): Promise<SearchResult> {
   const steps: StepFigures[] = [];
-  const settle = () => new Promise((r) => setTimeout(r, options.settleMs));
+  const settle = async () => {
+    await target.drained?.();
+    await new Promise((r) => setTimeout(r, options.settleMs));
+  };
   const step = async (rate: number, ms = options.stepMs) => {
     const { figures } = await runPhase(target, rate, ms, options.log);
     steps.push(figures);

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     const rate = argValue(args, '--rate');
     const { rate: used, figures } = await runComparison(variants, durations, rate ? Number(rate) : undefined, log);
     const base = figures[0];
+    const cpuTotal = (c: Record<string, number>) => Math.round(Object.values(c).reduce((a, b) => a + b, 0) * 10) / 10;
     const rows = figures.map((f) => [
       f.variant,
       f.workerStartMs,
@@ -54,9 +55,11 @@ async function main(): Promise<void> {
       f.atRate.p99Ms,
       base ? (f.atRate.p99Ms / base.atRate.p99Ms).toFixed(2) : '',
       f.atRate.errors,
+      `${cpuTotal(f.cpuMsPerCheckout)} (${Object.entries(f.cpuMsPerCheckout).map(([p, ms]) => `${p} ${ms}`).join(', ')})`,
+      base ? (cpuTotal(f.cpuMsPerCheckout) / cpuTotal(base.cpuMsPerCheckout)).toFixed(2) : '',
     ]);
     console.log(`\nbefore/after at ${used}/s (${quick ? 'quick' : 'full'}; load average at start ${before.loadAverage.join(' ')})`);
-    console.log(table(['variant', 'worker start ms', 'max /s', 'x first', `p50 ms`, `p99 ms`, 'p99 x first', 'errors'], rows));
+    console.log(table(['variant', 'worker start ms', 'max /s', 'x first', `p50 ms`, `p99 ms`, 'p99 x first', 'errors', 'CPU ms/checkout', 'CPU x first'], rows));
     const files = writeResults(`compare-${stamp()}`, { machine: before, machineAfter: machine(), quick, rate: used, figures });
     log(`figures: ${files.join(', ')}`);
     return;
@@ -89,6 +92,15 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
 
   console.log(`\none durable checkout at ${f.durable.atHalf.offeredPerSecond}/s, by step (${f.breakdown.samples} sampled; medians do not add up exactly)`);
   console.log(table(['step', 'median ms', 'p95 ms'], f.breakdown.rows.map((r) => [r.step, r.medianMs, r.p95Ms])));
+
+  const parts = [...new Set(Object.values(f.cpuMsPerCheckout).flatMap((c) => Object.keys(c)))];
+  console.log('\nCPU ms per answered request in the half-rate phases (all processes of each part; 2 cores = 2,000 CPU ms/s)');
+  console.log(
+    table(
+      ['phase', ...parts, 'total'],
+      Object.entries(f.cpuMsPerCheckout).map(([phase, c]) => [phase, ...parts.map((p) => c[p] ?? 0), Math.round(Object.values(c).reduce((a, b) => a + b, 0) * 100) / 100]),
+    ),
+  );
 
   const rssTotal = (f.rss.endApiMiB ?? 0) + (f.rss.endWorkerMiB ?? 0);
   console.log(`\nmemory at the end: api ${f.rss.endApiMiB} MiB (${f.rss.apiGrowthPercent}% since warm-up), worker ${f.rss.endWorkerMiB} MiB (${f.rss.workerGrowthPercent}%); worker ready ${f.workerStartMs} ms after spawn`);

@@ -7,15 +7,26 @@ export interface Variant {
   summary: string;
   /** environment for every service (worker and api settings from config.ts) */
   env?: Record<string, string>;
-  /** the Temporal dev server's SQLite pragmas */
+  /** the Temporal dev server keeps its state in memory instead of a SQLite file */
+  temporalInMemory?: boolean;
+  /** the Temporal dev server's SQLite pragmas; omitted: FILE_SQLITE_PRAGMAS */
   sqlitePragmas?: string[];
   /** build the workflow bundle once (bundleWorkflowCode) and hand it to the worker */
   prebuiltBundle?: boolean;
+  /** run the workflows/ of this git revision (prebuilt bundle): the code before a workflow change */
+  workflowsFromRevision?: string;
 }
 
 export const VARIANTS: Variant[] = [
   { name: 'baseline', summary: 'the defaults in config.ts and the SDK' },
-  { name: 'sqlite-wal', summary: 'dev server SQLite in WAL mode, synchronous=normal', sqlitePragmas: ['journal_mode=wal', 'synchronous=normal'] },
+  {
+    name: 'fraud-remote',
+    summary: 'the fraud check as a remote activity, as before commit c4dcb73 (workflows/ of its parent)',
+    workflowsFromRevision: 'c4dcb73^',
+  },
+  { name: 'sqlite-memory', summary: 'dev server SQLite in memory (no file: nothing survives a restart)', temporalInMemory: true },
+  // baseline's dev server file runs in WAL mode (FILE_SQLITE_PRAGMAS) since this measured 3x better
+  { name: 'sqlite-rollback-journal', summary: "dev server SQLite with the CLI's own defaults (rollback journal), as before WAL", sqlitePragmas: [] },
   { name: 'wft-slots-100', summary: 'maxConcurrentWorkflowTaskExecutions 100 (SDK default 40)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '100' } },
   { name: 'activity-slots-20', summary: 'maxConcurrentActivityTaskExecutions 20 (SDK default 100)', env: { WORKER_MAX_CONCURRENT_ACTIVITIES: '20' } },
   { name: 'no-cache', summary: 'maxCachedWorkflows 0: every workflow task replays the history', env: { WORKER_MAX_CACHED_WORKFLOWS: '0' } },
