@@ -6,6 +6,7 @@
 // written straight into the outbox, so checkouts do not share the machine.
 // Ends with one line:
 //   webhook deliveries: X/s with W worker(s) (N in T s); 1 M/h = 278/s needs ceil(278/X) such workers
+import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DrillStack } from '../drills/drill-stack';
@@ -15,6 +16,18 @@ import { createWebhookReceiver } from '../webhook-receiver/receiver';
 
 const log = (line: string) => console.log(`[bench:webhooks] ${line}`);
 const ONE_MILLION_PER_HOUR = 1_000_000 / 3_600;
+
+/** CPU seconds (user + system) a process has used so far, from /proc; 0 where /proc is missing. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // fields after the command name: utime and stime are the 12th and 13th
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 function argNumber(args: string[], flag: string, fallback: number): number {
   const i = args.indexOf(flag);
@@ -46,6 +59,12 @@ async function main(): Promise<void> {
     const receiver = createWebhookReceiver({ secret: endpoint.secret });
     await receiver.listen(port);
 
+    // CPU per delivery is the figure that survives a busy machine (other
+    // processes take wall time, not the worker's CPU seconds)
+    const workerPids = stack.workers.map((w) => w.service.child.pid);
+    const temporalPid = stack.temporal.process.pid;
+    const workersCpu = () => workerPids.map(cpuSeconds).reduce((a, b) => a + b, 0);
+    const cpuBefore = { workers: workersCpu(), temporal: cpuSeconds(temporalPid) };
     // the events a burst of completed checkouts would have committed, in one statement
     const t0 = Date.now();
     await stack.pool.query(
@@ -76,6 +95,8 @@ async function main(): Promise<void> {
       }
     }
     const seconds = (Date.now() - t0) / 1000;
+    const workerCpu = workersCpu() - cpuBefore.workers;
+    const temporalCpu = cpuSeconds(temporalPid) - cpuBefore.temporal;
     const rate = events / seconds;
     const attempts = await stack.pool.query<{ duration_ms: number }>('SELECT duration_ms FROM webhook_delivery_attempts');
     const durations = attempts.rows.map((r) => r.duration_ms);
@@ -89,10 +110,16 @@ async function main(): Promise<void> {
     console.log(`  HTTP attempts                  ${attempts.rows.length} (p50 ${percentile(durations, 50)} ms, p99 ${percentile(durations, 99)} ms)`);
     console.log(`  verified by the receiver       ${verified} distinct, ${receiver.rejected.length} rejected`);
     console.log(`  load average after             ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const workerMsPerDelivery = (workerCpu * 1000) / events;
+    const perCore = 1000 / workerMsPerDelivery;
+    console.log(`  worker CPU                     ${workerCpu.toFixed(1)} s = ${workerMsPerDelivery.toFixed(2)} ms a delivery (dispatch included): ${perCore.toFixed(0)}/s per busy core`);
+    console.log(`  Temporal dev server CPU        ${temporalCpu.toFixed(1)} s = ${((temporalCpu * 1000) / events).toFixed(2)} ms a delivery`);
     const needed = Math.ceil(ONE_MILLION_PER_HOUR / (rate / workers));
+    const neededByCpu = Math.ceil(ONE_MILLION_PER_HOUR / perCore);
     console.log(
-      `\nwebhook deliveries: ${rate.toFixed(1)}/s with ${workers} worker(s) (${events} in ${seconds.toFixed(1)} s); ` +
-        `1 M/h = ${ONE_MILLION_PER_HOUR.toFixed(0)}/s needs ${needed} such worker(s) at this per-worker rate`,
+      `\nwebhook deliveries: ${rate.toFixed(1)}/s with ${workers} worker(s) (${events} in ${seconds.toFixed(1)} s, wall clock on this machine); ` +
+        `1 M/h = ${ONE_MILLION_PER_HOUR.toFixed(0)}/s needs ${needed} such worker(s) at that rate, ` +
+        `or ${neededByCpu} worker core(s) at ${workerMsPerDelivery.toFixed(2)} ms of worker CPU a delivery`,
     );
     if (verified !== events || receiver.rejected.length > 0) process.exitCode = 1;
   } finally {
