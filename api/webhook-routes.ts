@@ -152,7 +152,12 @@ export function createWebhookRoutes(deps: WebhookRoutesDeps): express.Router {
       throw new HttpError(409, 'endpoint_not_active', `endpoint ${delivery.endpoint_id} is ${endpoint?.status ?? 'deleted'}`);
     }
     const redelivery = delivery.redeliveries + 1;
-    await startDeliveryWorkflow(deps.client, webhookTaskQueue(deps.taskQueue), delivery, redelivery);
+    try {
+      await startDeliveryWorkflow(deps.client, webhookTaskQueue(deps.taskQueue), delivery, redelivery);
+    } catch {
+      // nothing was changed: the same request can simply be sent again
+      throw new HttpError(503, 'temporarily_unavailable', 'Temporal is unavailable; retry shortly', undefined, { 'Retry-After': '1' });
+    }
     await noteRedelivery(deps.pool, delivery.id, redelivery);
     res.status(202).json({ ...deliveryJson({ ...delivery, redeliveries: redelivery }), status: 'pending' });
   });
