@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       apiBudgetMs: config.budgets.apiMs,
       rateLimitPerMinute: config.frontDoor.rateLimitPerMinute,
       maxInFlightCheckouts: config.frontDoor.maxInFlightCheckouts,
+      webhookSecretRotationGraceMs: config.webhooks.secretRotationGraceMs,
       activityBudgets: {
         fraudMs: config.budgets.fraudMs,
         chargeMs: config.budgets.chargeMs,
