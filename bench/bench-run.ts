@@ -6,8 +6,8 @@ import type { BenchStack } from './bench-stack';
 import { freshCheckouts, replaysOf } from './checkout-requests';
 import type { Durations } from './durations';
 import { breakDownLatency, type Breakdown } from './latency-breakdown';
-import { latencyPerSecond, round } from './latency-stats';
-import { cpuMeter } from './process-cpu';
+import { latencyPerSecond } from './latency-stats';
+import { cpuMeter, idleCpuPerSecond, perAnswer } from './process-cpu';
 import { findMaxSustainedRate, runPhase, type LoadTarget, type SearchResult, type StepFigures } from './rate-search';
 import { growthPercent, RssSampler, type RssPoint } from './rss-sampler';
 
@@ -33,7 +33,7 @@ export interface BenchFigures {
     workerGrowthPercent?: number;
   };
   workerStartMs: number;
-  /** CPU ms each part spent per answered request in the half-rate phases (durable, replay, plain) */
+  /** CPU ms each part spent per answered request in the half-rate phases (durable, replay, plain), less its idle use */
   cpuMsPerCheckout: Record<string, Record<string, number>>;
   series: Record<string, { p50: Array<[number, number]>; p99: Array<[number, number]> }>;
 }
@@ -63,10 +63,11 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
   const cpu: BenchFigures['cpuMsPerCheckout'] = {};
   const atHalf = async (target: LoadTarget, maxRate: number): Promise<{ figures: StepFigures; samples: Sample[] }> => {
     log(`${target.name}: latency at half the maximum rate`);
-    const meter = cpuMeter(Object.fromEntries(PARTS.map((p) => [p, stack.pid(p)])));
+    const pids = Object.fromEntries(PARTS.map((p) => [p, stack.pid(p)]));
+    const idle = await idleCpuPerSecond(pids, 5_000);
+    const meter = cpuMeter(pids);
     const { figures, result } = await runPhase(target, Math.max(1, Math.round(maxRate / 2)), d.latencyMs, log);
-    const used = meter();
-    cpu[target.name] = Object.fromEntries(Object.entries(used).map(([p, ms]) => [p, round(ms / Math.max(1, figures.ok), 2)]));
+    cpu[target.name] = perAnswer(meter(), idle, d.latencyMs, figures.ok);
     series[target.name] = latencyPerSecond(result.samples);
     await target.drained?.();
     await new Promise((r) => setTimeout(r, d.settleMs));

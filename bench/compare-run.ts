@@ -4,8 +4,7 @@
 import type { Durations } from './durations';
 import { breakDownLatency, type Breakdown } from './latency-breakdown';
 import { freshCheckouts } from './checkout-requests';
-import { round } from './latency-stats';
-import { cpuMeter } from './process-cpu';
+import { cpuMeter, idleCpuPerSecond, perAnswer } from './process-cpu';
 import { findMaxSustainedRate, runPhase, type StepFigures } from './rate-search';
 import { startStackFor } from './stack-for-variant';
 import type { Variant } from './variants';
@@ -19,7 +18,7 @@ export interface VariantFigures {
   maxRate: number;
   confirmed: boolean;
   atRate: StepFigures;
-  /** CPU ms per answered checkout by part at the common rate: robust on a shared machine */
+  /** CPU ms per answered checkout by part at the common rate, less idle: robust on a shared machine */
   cpuMsPerCheckout: Record<string, number>;
   breakdown: Breakdown;
 }
@@ -42,9 +41,11 @@ export async function runComparison(
       const search = await findMaxSustainedRate(target, { startRate: 20, maxRate: 2_000, stepMs: d.stepMs, confirmMs: d.confirmMs, refine: d.refine, settleMs: d.settleMs, log });
       // every variant's latency at the same offered rate: half the first variant's maximum
       rate ??= Math.max(1, Math.round(search.maxRate / 2));
-      const meter = cpuMeter(Object.fromEntries(PARTS.map((p) => [p, stack.pid(p)])));
+      const pids = Object.fromEntries(PARTS.map((p) => [p, stack.pid(p)]));
+      const idle = await idleCpuPerSecond(pids, 5_000);
+      const meter = cpuMeter(pids);
       const { figures: atRate, result } = await runPhase(target, rate, d.latencyMs, log);
-      const cpuMs = Object.fromEntries(Object.entries(meter()).map(([p, ms]) => [p, round(ms / Math.max(1, atRate.ok), 2)]));
+      const cpuMs = perAnswer(meter(), idle, d.latencyMs, atRate.ok);
       const breakdown = await breakDownLatency(stack.client, result.samples, 30);
       figures.push({
         variant: variant.name,

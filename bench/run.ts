@@ -94,7 +94,7 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
   console.log(table(['step', 'median ms', 'p95 ms'], f.breakdown.rows.map((r) => [r.step, r.medianMs, r.p95Ms])));
 
   const parts = [...new Set(Object.values(f.cpuMsPerCheckout).flatMap((c) => Object.keys(c)))];
-  console.log('\nCPU ms per answered request in the half-rate phases (all processes of each part; 2 cores = 2,000 CPU ms/s)');
+  console.log('\nCPU ms per answered request in the half-rate phases, less idle use (all processes of each part; 2 cores = 2,000 CPU ms/s)');
   console.log(
     table(
       ['phase', ...parts, 'total'],

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { BenchStack } from './bench-stack';
 import type { Variant } from './variants';
@@ -18,7 +18,8 @@ export async function startStackFor(variant: Variant, log: (line: string) => voi
     const t = Date.now();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-bundle-'));
     const workflowsPath = variant.workflowsFromRevision ? checkoutWorkflowsAt(variant.workflowsFromRevision, dir) : WORKFLOWS_PATH;
-    const { code } = await bundleWorkflowCode({ workflowsPath });
+    // webpack's report only at WARN: the bench's output stays its own
+    const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
     const file = path.join(dir, 'workflow-bundle.js');
     fs.writeFileSync(file, code);
     log(`workflow bundle${variant.workflowsFromRevision ? ` of ${variant.workflowsFromRevision}` : ''} built in ${Date.now() - t} ms: ${file}`);

@@ -24,6 +24,11 @@ export const VARIANTS: Variant[] = [
     summary: 'the fraud check as a remote activity, as before commit c4dcb73 (workflows/ of its parent)',
     workflowsFromRevision: 'c4dcb73^',
   },
+  {
+    name: 'notify-remote',
+    summary: "notification as a remote activity and the initial 'pending' upsert, as before commit 0a255f2",
+    workflowsFromRevision: '0a255f2^',
+  },
   { name: 'sqlite-memory', summary: 'dev server SQLite in memory (no file: nothing survives a restart)', temporalInMemory: true },
   // baseline's dev server file runs in WAL mode (FILE_SQLITE_PRAGMAS) since this measured 3x better
   { name: 'sqlite-rollback-journal', summary: "dev server SQLite with the CLI's own defaults (rollback journal), as before WAL", sqlitePragmas: [] },
