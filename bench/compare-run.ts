@@ -5,6 +5,7 @@ import type { Durations } from './durations';
 import { breakDownLatency, type Breakdown } from './latency-breakdown';
 import { freshCheckouts } from './checkout-requests';
 import { cpuMeter, idleCpuPerSecond, perAnswer } from './process-cpu';
+import { rssMiB } from './process-rss';
 import { findMaxSustainedRate, runPhase, type StepFigures } from './rate-search';
 import { startStackFor } from './stack-for-variant';
 import type { Variant } from './variants';
@@ -20,6 +21,8 @@ export interface VariantFigures {
   atRate: StepFigures;
   /** CPU ms per answered checkout by part at the common rate, less idle: robust on a shared machine */
   cpuMsPerCheckout: Record<string, number>;
+  /** resident memory after the fixed-rate phase */
+  rssMiB: { api?: number; worker?: number };
   breakdown: Breakdown;
 }
 
@@ -55,6 +58,7 @@ export async function runComparison(
         confirmed: search.confirmation !== undefined,
         atRate,
         cpuMsPerCheckout: cpuMs,
+        rssMiB: { api: rssMiB(stack.pid('api')), worker: rssMiB(stack.pid('worker')) },
         breakdown,
       });
     } finally {

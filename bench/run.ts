@@ -57,9 +57,10 @@ async function main(): Promise<void> {
       f.atRate.errors,
       `${cpuTotal(f.cpuMsPerCheckout)} (${Object.entries(f.cpuMsPerCheckout).map(([p, ms]) => `${p} ${ms}`).join(', ')})`,
       base ? (cpuTotal(f.cpuMsPerCheckout) / cpuTotal(base.cpuMsPerCheckout)).toFixed(2) : '',
+      `${f.rssMiB.api ?? '?'} / ${f.rssMiB.worker ?? '?'}`,
     ]);
     console.log(`\nbefore/after at ${used}/s (${quick ? 'quick' : 'full'}; load average at start ${before.loadAverage.join(' ')})`);
-    console.log(table(['variant', 'worker start ms', 'max /s', 'x first', `p50 ms`, `p99 ms`, 'p99 x first', 'errors', 'CPU ms/checkout', 'CPU x first'], rows));
+    console.log(table(['variant', 'worker start ms', 'max /s', 'x first', `p50 ms`, `p99 ms`, 'p99 x first', 'errors', 'CPU ms/checkout', 'CPU x first', 'RSS MiB api / worker'], rows));
     const files = writeResults(`compare-${stamp()}`, { machine: before, machineAfter: machine(), quick, rate: used, figures });
     log(`figures: ${files.join(', ')}`);
     return;
