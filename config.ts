@@ -66,6 +66,16 @@ const envSchema = z.object({
   // backlog); 0 means no limit.
   WORKER_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().min(0).default(0),
 
+  // --- Worker tuning (docs/performance.md, measured by npm run bench) ---
+  // Unset: the SDK's defaults. WORKER_WORKFLOW_BUNDLE is a prebuilt workflow
+  // bundle (bundleWorkflowCode) so the worker does not bundle at start.
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
+  WORKER_REUSE_V8_CONTEXT: z.enum(['0', '1', 'false', 'true']).optional(),
+  WORKER_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  // --- end of worker tuning ---
+
   // fraud rule: checkouts above this amount are refused before any charge
   FRAUD_MAX_AMOUNT_CENTS: z.coerce.number().int().positive().default(5_000_000),
 
@@ -80,6 +90,42 @@ const envSchema = z.object({
   // Test-only fault hook for the crash-after-ledger drill and test: the worker
   // kills itself right after the ledger commit, before the activity completes.
   CHECKOUT_CRASH_AFTER_LEDGER_COMMIT: z.enum(['0', '1', 'false', 'true']).default('0'),
+
+  // --- Scheduled reconciliation (issue 8): a Temporal Schedule runs one
+  // reconciliation workflow per tick; the worker creates or updates it at start.
+  RECONCILIATION_SCHEDULE_ID: z.string().min(1).default('reconciliation'),
+  RECONCILIATION_INTERVAL_MS: ms(15 * 60 * 1000),
+  // charges younger than this are left to the next run: their checkout may still be recording
+  RECONCILIATION_SETTLE_MS: z.coerce.number().int().min(0).default(60_000),
+  // each window starts this much before the last one ended (late provider listings, clock skew);
+  // what the overlap finds again is not reported again
+  RECONCILIATION_OVERLAP_MS: z.coerce.number().int().min(0).default(5 * 60 * 1000),
+  // each HTTP call to the provider's listing API
+  RECONCILIATION_HTTP_TIMEOUT_MS: ms(5_000),
+  // --- end of scheduled reconciliation ---
+
+  // --- Webhooks out (issue 8): signed, at-least-once, dead-lettered ---
+  // each HTTP POST to a merchant's endpoint, whole request (the delivery
+  // activity's start-to-close is 40 s, so at most 30 s)
+  WEBHOOK_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().max(30_000).default(5_000),
+  WEBHOOK_CONNECT_TIMEOUT_MS: ms(2_000),
+  // the waits between attempts (s, m, h or ms units); after the last, the delivery is dead
+  WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,14h,20h,24h'),
+  // each wait is spread by up to this fraction either side, so endpoints back up are not hit at once
+  WEBHOOK_RETRY_JITTER_RATIO: z.coerce.number().min(0).max(0.9).default(0.2),
+  // after a rotation the old secret keeps signing this long
+  WEBHOOK_SECRET_ROTATION_GRACE_MS: ms(24 * 60 * 60 * 1000),
+  // the outbox dispatcher in each worker: how often it looks, how many events at a time,
+  // and how long a claimed event is its own before another worker may take it
+  WEBHOOK_DISPATCH_INTERVAL_MS: ms(1_000),
+  WEBHOOK_DISPATCH_BATCH: z.coerce.number().int().min(1).max(5_000).default(200),
+  WEBHOOK_DISPATCH_LEASE_MS: ms(30_000),
+  // the example receiver (npm run webhook-receiver)
+  WEBHOOK_RECEIVER_PORT: port(4000),
+  WEBHOOK_RECEIVER_SECRET: z.string().startsWith('whsec_').optional(),
+  // answer every delivery with this status (e.g. 503) to play an endpoint that is down
+  WEBHOOK_RECEIVER_FAIL_STATUS: z.coerce.number().int().min(400).max(599).optional(),
+  // --- end of webhooks out ---
 
   // payments-stub
   STUB_PORT: port(9000),
@@ -112,12 +158,32 @@ export interface Config {
   workerMetricsPort: number;
   /** Activities per second for the whole task queue (server-side); 0: no limit. */
   workerMaxActivitiesPerSecond: number;
+  /** Worker tuning (docs/performance.md); undefined: the SDK's default. */
+  workerTuning: {
+    maxCachedWorkflows?: number;
+    maxConcurrentWorkflowTaskExecutions?: number;
+    maxConcurrentActivityTaskExecutions?: number;
+    reuseV8Context?: boolean;
+    workflowBundlePath?: string;
+  };
   retryBudget: { ratio: number; windowMs: number; minPerWindow: number };
   breaker: { failureRatio: number; windowMs: number; minVolume: number; openMs: number };
   dataDir: string;
   tools: { cacheDir: string; temporalCli: string | undefined; testServer: string | undefined };
   /** Test-only: SIGKILL the worker right after a ledger commit (see activities). */
   crashAfterLedgerCommit: boolean;
+  /** Scheduled reconciliation (issue 8). */
+  reconciliation: { scheduleId: string; intervalMs: number; settleMs: number; overlapMs: number; httpTimeoutMs: number };
+  /** Webhooks out (issue 8). */
+  webhooks: {
+    requestTimeoutMs: number;
+    connectTimeoutMs: number;
+    retryDelaysMs: number[];
+    jitterRatio: number;
+    secretRotationGraceMs: number;
+    dispatch: { intervalMs: number; batchSize: number; leaseMs: number };
+  };
+  webhookReceiver: { port: number; secret: string | undefined; failStatus: number | undefined };
   stub: { port: number; latencyMs: number; failRate: number | undefined; faultMode: FaultMode };
 }
 
@@ -165,6 +231,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chargeTotalMs: e.CHARGE_TOTAL_TIMEOUT_MS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMaxActivitiesPerSecond: e.WORKER_MAX_ACTIVITIES_PER_SECOND,
+    workerTuning: {
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      reuseV8Context: e.WORKER_REUSE_V8_CONTEXT === undefined ? undefined : e.WORKER_REUSE_V8_CONTEXT === '1' || e.WORKER_REUSE_V8_CONTEXT === 'true',
+      workflowBundlePath: e.WORKER_WORKFLOW_BUNDLE,
+    },
     retryBudget: { ratio: e.RETRY_BUDGET_RATIO, windowMs: e.RETRY_BUDGET_WINDOW_MS, minPerWindow: e.RETRY_BUDGET_MIN_PER_WINDOW },
     breaker: {
       failureRatio: e.BREAKER_FAILURE_RATIO,
@@ -179,10 +252,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       testServer: e.TEMPORAL_TEST_SERVER,
     },
     crashAfterLedgerCommit: e.CHECKOUT_CRASH_AFTER_LEDGER_COMMIT === '1' || e.CHECKOUT_CRASH_AFTER_LEDGER_COMMIT === 'true',
+    reconciliation: {
+      scheduleId: e.RECONCILIATION_SCHEDULE_ID,
+      intervalMs: e.RECONCILIATION_INTERVAL_MS,
+      settleMs: e.RECONCILIATION_SETTLE_MS,
+      overlapMs: e.RECONCILIATION_OVERLAP_MS,
+      httpTimeoutMs: e.RECONCILIATION_HTTP_TIMEOUT_MS,
+    },
+    webhooks: {
+      requestTimeoutMs: e.WEBHOOK_REQUEST_TIMEOUT_MS,
+      connectTimeoutMs: e.WEBHOOK_CONNECT_TIMEOUT_MS,
+      retryDelaysMs: parseDurationList('WEBHOOK_RETRY_SCHEDULE', e.WEBHOOK_RETRY_SCHEDULE),
+      jitterRatio: e.WEBHOOK_RETRY_JITTER_RATIO,
+      secretRotationGraceMs: e.WEBHOOK_SECRET_ROTATION_GRACE_MS,
+      dispatch: { intervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, batchSize: e.WEBHOOK_DISPATCH_BATCH, leaseMs: e.WEBHOOK_DISPATCH_LEASE_MS },
+    },
+    webhookReceiver: { port: e.WEBHOOK_RECEIVER_PORT, secret: e.WEBHOOK_RECEIVER_SECRET, failStatus: e.WEBHOOK_RECEIVER_FAIL_STATUS },
     stub: { port: e.STUB_PORT, latencyMs: e.LATENCY_MS, failRate: e.FAIL_RATE, faultMode: e.FAULT_MODE },
   };
   checkBudgets(config.budgets);
   return config;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** "5s,5m,2h" as milliseconds; a malformed item stops the process with the variable's name. */
+export function parseDurationList(name: string, text: string): number[] {
+  const items = text.split(',').map((item) => item.trim());
+  return items.map((item) => {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(item);
+    if (!match) throw new ConfigError(`invalid configuration: ${name}: "${item}" is not a duration like 500ms, 5s, 5m or 2h`);
+    return Math.round(Number(match[1]) * (DURATION_UNITS_MS[match[2] as string] as number));
+  });
 }
 
 export const EMBEDDED_DB = { user: 'postgres', password: 'postgres', database: 'checkout' };

@@ -10,9 +10,11 @@ import type { ActivityBudgets } from '../shared';
 import { createCheckout } from './checkout';
 import { MAX_BODY_BYTES, parseCheckoutRequest, parseIdempotencyKey } from './checkout-schema';
 import { checkReadiness } from './readiness';
+import { reconciliationRoutes } from './reconciliation-routes';
 import { HttpError } from './http-error';
 import { createApiMetrics } from './metrics';
 import { isDatabaseUnavailable } from './unavailable';
+import { createWebhookRoutes } from './webhook-routes';
 
 export interface ApiDeps {
   client: Client;
@@ -25,6 +27,8 @@ export interface ApiDeps {
   rateLimitPerMinute?: number;
   /** POST /checkout requests in flight on this instance; more are shed with 503 at once; omitted: unbounded */
   maxInFlightCheckouts?: number;
+  /** Webhooks (issue 8): how long an endpoint's old secret keeps signing after a rotation; default 24 h. */
+  webhookSecretRotationGraceMs?: number;
 }
 
 export function createApp(deps: ApiDeps): express.Express {
@@ -78,6 +82,12 @@ export function createApp(deps: ApiDeps): express.Express {
       updated_at: row.updated_at.toISOString(),
     });
   });
+
+  app.use(reconciliationRoutes({ pool: deps.pool }));
+
+  app.use(
+    createWebhookRoutes({ pool: deps.pool, client: deps.client, taskQueue: deps.taskQueue, secretRotationGraceMs: deps.webhookSecretRotationGraceMs }),
+  );
 
   app.use((_req: Request, _res: Response, next: NextFunction) => {
     next(new HttpError(404, 'not_found', 'no such route'));

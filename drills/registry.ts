@@ -6,9 +6,11 @@ import { duplicates } from './scenarios/duplicates';
 import { keyReuse } from './scenarios/key-reuse';
 import { lostResponse } from './scenarios/lost-response';
 import { providerDown } from './scenarios/provider-down';
+import { reconciliation } from './scenarios/reconciliation';
 import { restart } from './scenarios/restart';
 import { retryStorm } from './scenarios/retry-storm';
 import { slowProvider } from './scenarios/slow-provider';
+import { webhookOutage } from './scenarios/webhook-outage';
 import { workerCrash } from './scenarios/worker-crash';
 
 export const DRILLS: Drill[] = [
@@ -22,4 +24,6 @@ export const DRILLS: Drill[] = [
   retryStorm,
   restart,
   backlog,
+  webhookOutage,
+  reconciliation,
 ];

@@ -1,13 +1,18 @@
 // Wires and runs one worker process: `npm run start:worker`.
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { createActivities, PaymentsProvider } from '../activities';
-import { loadConfig } from '../config';
+import { createActivities, createReconciliationActivities, PaymentsProvider, ProviderListings } from '../activities';
+import { createWebhookActivities, createWebhookHttpAgent } from '../activities/webhook-activities';
+import { WebhookDispatcher, webhookTaskQueue } from '../activities/webhook-dispatch';
+import { loadConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
 import { ProviderProtection } from '../db/provider-protection';
 import { createPool } from '../db/pool';
-import { createLogger } from '../logger';
-import { createCheckoutWorker } from './create-worker';
-import { createWorkerMetrics, protectionEvents, serveMetrics } from './metrics';
+import { createLogger, type Logger } from '../logger';
+import { createCheckoutWorker, workerTuningOptions } from './create-worker';
+import { createWebhookWorker } from './webhook-worker';
+import { createReconciliationMetrics, createWorkerMetrics, protectionEvents, serveMetrics } from './metrics';
+import { ensureReconciliationSchedule } from './reconciliation-schedule';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -47,15 +52,44 @@ async function main(): Promise<void> {
       crashAfterLedgerCommit: config.crashAfterLedgerCommit,
     },
   });
+  // reconciliation (issue 8): the provider's listings against the ledger, one run per Schedule tick
+  const listings = new ProviderListings({ baseUrl: config.paymentsUrl, connectTimeoutMs: config.budgets.providerConnectMs });
+  const reconciliationMetrics = createReconciliationMetrics(metrics.registry);
+  const reconciliationActivities = createReconciliationActivities({
+    pool,
+    listings,
+    logger,
+    config: { httpTimeoutMs: config.reconciliation.httpTimeoutMs },
+    onMismatch: (kind) => reconciliationMetrics.mismatches.inc({ kind }),
+  });
+  // webhooks out (issue 8): signed deliveries, and the dispatcher that feeds them from the outbox
+  const webhookHttp = createWebhookHttpAgent(config.webhooks.connectTimeoutMs);
+  const webhookActivities = createWebhookActivities({
+    pool,
+    http: webhookHttp,
+    logger,
+    config: {
+      requestTimeoutMs: config.webhooks.requestTimeoutMs,
+      schedule: { delaysMs: config.webhooks.retryDelaysMs, jitterRatio: config.webhooks.jitterRatio },
+    },
+  });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createCheckoutWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities,
+    activities: { ...activities, ...reconciliationActivities },
     // server-side, for the whole task queue: bounds the provider rate of a draining backlog
-    options: config.workerMaxActivitiesPerSecond > 0 ? { maxTaskQueueActivitiesPerSecond: config.workerMaxActivitiesPerSecond } : {},
+    options: {
+      ...(config.workerMaxActivitiesPerSecond > 0 ? { maxTaskQueueActivitiesPerSecond: config.workerMaxActivitiesPerSecond } : {}),
+      // slots, cache, V8 context reuse, prebuilt bundle (docs/performance.md)
+      ...workerTuningOptions(config.workerTuning),
+    },
   });
+  // not fatal: this worker still runs checkouts, and any other worker (or its next start) ensures the Schedule
+  await ensureSchedule(config, logger).catch((err: unknown) =>
+    logger.error({ err: (err as Error).message }, 'could not ensure the reconciliation schedule'),
+  );
   logger.info(
     {
       temporal: config.temporal.address,
@@ -65,13 +99,44 @@ async function main(): Promise<void> {
     },
     'worker started',
   );
+  const webhookWorker = await createWebhookWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    checkoutTaskQueue: config.temporal.taskQueue,
+    activities: webhookActivities,
+    options: workerTuningOptions(config.workerTuning),
+  });
+  const dispatchConnection = await Connection.connect({ address: config.temporal.address });
+  const webhookDispatcher = new WebhookDispatcher({
+    pool,
+    client: new Client({ connection: dispatchConnection, namespace: config.temporal.namespace }),
+    taskQueue: webhookTaskQueue(config.temporal.taskQueue),
+    logger,
+    config: config.webhooks.dispatch,
+  });
+  webhookDispatcher.start();
   // Worker.run() shuts down on SIGINT/SIGTERM by itself, finishing in-flight tasks.
-  await worker.run();
+  await Promise.all([worker.run(), webhookWorker.run()]);
+  await webhookDispatcher.stop();
+  await dispatchConnection.close();
+  await webhookHttp.close();
   await connection.close();
   metricsServer.close();
   await provider.close();
+  await listings.close();
   await pool.end();
   logger.info('worker stopped');
+}
+
+/** Creates the reconciliation Schedule, or brings it in line with this worker's configuration. */
+async function ensureSchedule(config: Config, logger: Logger): Promise<void> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    await ensureReconciliationSchedule(client, { taskQueue: config.temporal.taskQueue, ...config.reconciliation }, logger);
+  } finally {
+    await connection.close();
+  }
 }
 
 main().catch((err: unknown) => {
