@@ -125,7 +125,7 @@ describe('per-customer rate limit', () => {
     expect(await outcomeCount(stack.api, 'rate_limited')).toBeGreaterThanOrEqual(2);
   });
 
-  it('two api instances share one limit: 6 new checkouts through each, at once, give exactly 10 × 201 and 2 × 429', async () => {
+  it('two api instances share one limit: 6 new checkouts through each, at once, give exactly 10 accepted and 2 × 429', async () => {
     const [a, b] = await Promise.all([anotherApi({}), anotherApi({})]);
     const customer = newCustomer();
     const keys = Array.from({ length: 12 }, (_, i) => uniqueKey(`shared-${i}`));
@@ -134,7 +134,8 @@ describe('per-customer rate limit', () => {
     );
 
     const statuses = answers.map((r) => r.status);
-    expect(statuses.filter((s) => s === 201)).toHaveLength(10);
+    // accepted: 201, or 202 when a busy machine passes the 3 s budget before the charge is done
+    expect(statuses.filter((s) => s === 201 || s === 202)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(2);
     for (const r of answers.filter((x) => x.status === 429)) expect(retryAfterSeconds(r.headers)).toBeGreaterThanOrEqual(1);
 
