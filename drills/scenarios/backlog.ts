@@ -11,8 +11,11 @@ import { attemptsPerSecond, sampleProvider, type ProviderSample } from '../provi
 // activities per second on the task queue, all kinds together (fraud, charge,
 // ledger, notify); the short run's limit is low enough to bind on a small machine
 const RATE_LIMIT = { full: 50, short: 20 };
-// a 1 s window may catch a little more than the limit: the server's token bucket
-// has a burst, and a dispatched activity reaches the provider after a variable delay
+// The limit is a token bucket on the server that also allows a burst of about one
+// second's worth, and a dispatched activity reaches the provider after a variable
+// delay: any 1 s may see up to twice the limit (the full run saw 67.8/s at 50/s).
+// What it bounds is the rate over longer spans, so the check uses a 10 s window.
+const CHECK_WINDOW_S = 10;
 const MARGIN = 1.2;
 
 interface Breaker {
@@ -24,11 +27,11 @@ interface Breaker {
 export const backlog: Drill = {
   name: 'backlog',
   summary: 'provider down while N checkouts queue, then back: the backlog drains at a bounded provider rate, no storm',
-  // measured on the 2-core machine with 2,000 checkouts: 5.4 min (64 s submitting, the
-  // breaker's 30 s, then about 9 checkouts/s); 18,000 extrapolated, never run. The
-  // first charges wait about 45 min, inside CHARGE_TOTAL_TIMEOUT_MS (1 h); a slower
-  // machine would see the oldest payments fail for good (502), and the drill fail.
-  fullDuration: 'about 45 min for 18,000 checkouts (extrapolated from 2,000 in 5.4 min)',
+  // measured on the 2-core machine, shared with other work, with 18,000: 43 min (862 s
+  // submitting, 1,705 s draining at 10.6 checkouts/s). The first charges waited about
+  // 43 min, inside CHARGE_TOTAL_TIMEOUT_MS (1 h); a slower machine would see the
+  // oldest payments fail for good (502), and the drill fail.
+  fullDuration: 'about 45 min for 18,000 checkouts (43 min measured)',
   async run({ short, log, startStack }) {
     const n = short ? 200 : 18_000;
     const limit = short ? RATE_LIMIT.short : RATE_LIMIT.full;
@@ -65,11 +68,14 @@ export const backlog: Drill = {
     if (drainMs < 0) failures.push('the backlog did not drain in time, or payments are pending with no workflow (see the log)');
     if (after.charges_applied !== waiting) failures.push(`stub charges applied ${after.charges_applied}, checkouts accepted ${waiting}`);
 
-    const rates = attemptsPerSecond(samples, 1);
     const backS = (back - t0) / 1000;
-    const peak = (from: number) => rates.reduce((max, rate, i) => ((samples[i] as ProviderSample<unknown>).t >= from ? Math.max(max, rate) : max), 0);
+    const peak = (windowS: number, from: number) => {
+      const rates = attemptsPerSecond(samples, windowS);
+      return rates.reduce((max, rate, i) => ((samples[i] as ProviderSample<unknown>).t >= from ? Math.max(max, rate) : max), 0);
+    };
     const drainAttempts = after.attempts - down.attempts;
-    if (peak(0) > limit * MARGIN) failures.push(`peak provider rate ${peak(0).toFixed(1)}/s, over the limit ${limit}/s`);
+    const checked = peak(CHECK_WINDOW_S, 0);
+    if (checked > limit * MARGIN) failures.push(`peak provider rate over ${CHECK_WINDOW_S} s ${checked.toFixed(1)}/s, over the limit ${limit}/s`);
     return {
       rows: [
         ['checkouts queued while the provider was down', n],
@@ -78,7 +84,7 @@ export const backlog: Drill = {
         ['breaker, from provider_breakers (time from provider back)', breakerChanges(samples, (ms) => `${ms >= back ? '+' : ''}${((ms - back) / 1000).toFixed(1)} s`)],
         ['activity rate limit (task queue, 2 workers)', `${limit}/s, every activity kind together`],
         ['drain time (provider back to all settled)', drainMs < 0 ? 'not drained' : `${(drainMs / 1000).toFixed(1)} s`],
-        ['peak provider rate, 1 s window (draining / whole run)', `${peak(backS).toFixed(1)} / ${peak(0).toFixed(1)} per s`],
+        [`peak provider rate, ${CHECK_WINDOW_S} s window (checked) / 1 s window`, `${checked.toFixed(1)} / ${peak(1, 0).toFixed(1)} per s (draining only, 1 s: ${peak(1, backS).toFixed(1)})`],
         ['mean provider rate while draining', drainMs > 0 ? `${(drainAttempts / (drainMs / 1000)).toFixed(1)} per s` : '-'],
         ['provider attempts after recovery vs checkouts', `${drainAttempts} vs ${waiting}`],
         ['stub charges applied', after.charges_applied],
