@@ -93,13 +93,18 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
   const plainHalf = await atHalf(plainTarget, plainSearch.maxRate);
 
   let soakFigures: StepFigures | undefined;
+  let soakStart: RssPoint | undefined;
   if (soak) {
     const rate = Math.max(1, Math.round(durableSearch.maxRate / 2));
     log(`soak: durable fresh checkouts at ${rate}/s for ${d.soakMs / 60_000} min, memory sampled every 5 s`);
+    // growth is measured from one minute into the soak: the phases before it
+    // leave the heaps at whatever size their last collection left
+    const settled = new Promise<RssPoint>((resolve) => setTimeout(() => resolve(rss.sample()), Math.min(60_000, d.soakMs / 2)));
     soakFigures = (await runPhase({ ...durableTarget, name: 'soak' }, rate, d.soakMs, log)).figures;
+    soakStart = await settled;
   }
   const end = rss.stop();
-  const first = rss.points[0];
+  const first = soakStart ?? rss.points[0];
   return {
     durable: { search: durableSearch, atHalf: durableHalf.figures },
     breakdown,

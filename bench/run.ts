@@ -104,7 +104,8 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
   );
 
   const rssTotal = (f.rss.endApiMiB ?? 0) + (f.rss.endWorkerMiB ?? 0);
-  console.log(`\nmemory at the end: api ${f.rss.endApiMiB} MiB (${f.rss.apiGrowthPercent}% since warm-up), worker ${f.rss.endWorkerMiB} MiB (${f.rss.workerGrowthPercent}%); worker ready ${f.workerStartMs} ms after spawn`);
+  const since = f.soak ? 'since the soak\'s first minute' : 'since warm-up';
+  console.log(`\nmemory at the end: api ${f.rss.endApiMiB} MiB (${f.rss.apiGrowthPercent}% ${since}), worker ${f.rss.endWorkerMiB} MiB (${f.rss.workerGrowthPercent}%); worker ready ${f.workerStartMs} ms after spawn`);
   if (f.soak) console.log(`soak: ${f.soak.ok}/${f.soak.sent} ok at ${f.soak.offeredPerSecond}/s, p99 ${f.soak.p99Ms} ms`);
 
   const durableRate = f.durable.search.maxRate;
