@@ -14,9 +14,10 @@ const ROOT = path.resolve(__dirname, '..');
 
 export async function startStackFor(variant: Variant, log: (line: string) => void): Promise<BenchStack> {
   const env = { ...variant.env };
+  let dir: string | undefined;
   if (variant.prebuiltBundle || variant.workflowsFromRevision) {
     const t = Date.now();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-bundle-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-bundle-'));
     const workflowsPath = variant.workflowsFromRevision ? checkoutWorkflowsAt(variant.workflowsFromRevision, dir) : WORKFLOWS_PATH;
     // webpack's report only at WARN: the bench's output stays its own
     const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
@@ -25,7 +26,12 @@ export async function startStackFor(variant: Variant, log: (line: string) => voi
     log(`workflow bundle${variant.workflowsFromRevision ? ` of ${variant.workflowsFromRevision}` : ''} built in ${Date.now() - t} ms: ${file}`);
     env.WORKER_WORKFLOW_BUNDLE = file;
   }
-  return BenchStack.start({ env, temporalInMemory: variant.temporalInMemory, sqlitePragmas: variant.sqlitePragmas, log });
+  try {
+    return await BenchStack.start({ env, temporalInMemory: variant.temporalInMemory, sqlitePragmas: variant.sqlitePragmas, log });
+  } finally {
+    // the worker reads its bundle once, at start
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
