@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { embeddedDatabaseUrl, loadConfig } from '../config';
+import { localStackEnv } from '../scripts/stack-env';
 import { spawnService, waitForHttp, waitForPostgres, type ServiceProcess } from '../scripts/service-process';
 import { startTemporalDevServer, type RunningDevServer } from '../scripts/temporal-dev-server';
 import { ensureTemporalCli } from '../scripts/toolchain';
@@ -73,19 +74,8 @@ export class BenchStack {
     this.plainUrl = `http://127.0.0.1:${ports.plain}`;
     const stubUrl = `http://127.0.0.1:${ports.stub}`;
     const databaseUrl = embeddedDatabaseUrl(ports.pg);
-    Object.assign(this.env, process.env, {
-      DATA_DIR: this.dir,
-      EMBEDDED_PG_PORT: String(ports.pg),
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-      TEMPORAL_NAMESPACE: 'default',
-      TEMPORAL_TASK_QUEUE: `bench-${crypto.randomUUID()}`,
-      PAYMENTS_URL: stubUrl,
-      STUB_PORT: String(ports.stub),
-      PORT: String(ports.api),
-      WORKER_METRICS_PORT: '0',
-      // the bench measures the checkout path, not log shipping: warnings only
-      LOG_LEVEL: 'warn',
+    // warnings only: the bench measures the checkout path, not log shipping
+    Object.assign(this.env, process.env, localStackEnv(this.dir, ports, `bench-${crypto.randomUUID()}`), {
       // the provider answers at once (issue 7: stub latency 0), no faults
       LATENCY_MS: '0',
       FAULT_MODE: 'ok',

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { embeddedDatabaseUrl, loadConfig } from '../config';
 import { createPool, type Pool } from '../db/pool';
+import { localStackEnv } from '../scripts/stack-env';
 import { spawnService, waitForHttp, waitForPostgres, type ServiceProcess } from '../scripts/service-process';
 import { startTemporalDevServer, type RunningDevServer } from '../scripts/temporal-dev-server';
 import { ensureTemporalCli } from '../scripts/toolchain';
@@ -67,18 +68,7 @@ export class DrillStack {
     this.stubUrl = `http://127.0.0.1:${this.ports.stub}`;
     this.apiUrl = `http://127.0.0.1:${this.ports.api}`;
     const databaseUrl = embeddedDatabaseUrl(this.ports.pg);
-    Object.assign(this.env, process.env, {
-      DATA_DIR: this.dir,
-      EMBEDDED_PG_PORT: String(this.ports.pg),
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: `127.0.0.1:${this.ports.temporal}`,
-      TEMPORAL_NAMESPACE: 'default',
-      TEMPORAL_TASK_QUEUE: `drill-${crypto.randomUUID()}`,
-      PAYMENTS_URL: this.stubUrl,
-      STUB_PORT: String(this.ports.stub),
-      PORT: String(this.ports.api),
-      WORKER_METRICS_PORT: '0',
-      LOG_LEVEL: 'warn',
+    Object.assign(this.env, process.env, localStackEnv(this.dir, this.ports, `drill-${crypto.randomUUID()}`), {
       // drills drive load from a few customers; the rate limit is not under test
       RATE_LIMIT_PER_MINUTE: '100000000',
       MAX_IN_FLIGHT_CHECKOUTS: '100000',

@@ -4,11 +4,11 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@tempor
 import { createActivities, createReconciliationActivities, PaymentsProvider, ProviderListings } from '../activities';
 import { createWebhookActivities, createWebhookHttpAgent } from '../activities/webhook-activities';
 import { WebhookDispatcher, webhookTaskQueue } from '../activities/webhook-dispatch';
-import { loadConfig, type Config } from '../config';
+import { loadConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { ProviderProtection } from '../db/provider-protection';
 import { createPool } from '../db/pool';
-import { createLogger, type Logger } from '../logger';
+import { createLogger } from '../logger';
 import { createCheckoutWorker, workerTuningOptions } from './create-worker';
 import { createWebhookWorker } from './webhook-worker';
 import { createReconciliationMetrics, createWorkerMetrics, protectionEvents, serveMetrics } from './metrics';
@@ -86,8 +86,11 @@ async function main(): Promise<void> {
       ...workerTuningOptions(config.workerTuning),
     },
   });
+  // one client connection for the Schedule and the webhook dispatcher
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   // not fatal: this worker still runs checkouts, and any other worker (or its next start) ensures the Schedule
-  await ensureSchedule(config, logger).catch((err: unknown) =>
+  await ensureReconciliationSchedule(client, { taskQueue: config.temporal.taskQueue, ...config.reconciliation }, logger).catch((err: unknown) =>
     logger.error({ err: (err as Error).message }, 'could not ensure the reconciliation schedule'),
   );
   logger.info(
@@ -106,10 +109,9 @@ async function main(): Promise<void> {
     activities: webhookActivities,
     options: workerTuningOptions(config.workerTuning),
   });
-  const dispatchConnection = await Connection.connect({ address: config.temporal.address });
   const webhookDispatcher = new WebhookDispatcher({
     pool,
-    client: new Client({ connection: dispatchConnection, namespace: config.temporal.namespace }),
+    client,
     taskQueue: webhookTaskQueue(config.temporal.taskQueue),
     logger,
     config: config.webhooks.dispatch,
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
   // Worker.run() shuts down on SIGINT/SIGTERM by itself, finishing in-flight tasks.
   await Promise.all([worker.run(), webhookWorker.run()]);
   await webhookDispatcher.stop();
-  await dispatchConnection.close();
+  await clientConnection.close();
   await webhookHttp.close();
   await connection.close();
   metricsServer.close();
@@ -126,17 +128,6 @@ async function main(): Promise<void> {
   await listings.close();
   await pool.end();
   logger.info('worker stopped');
-}
-
-/** Creates the reconciliation Schedule, or brings it in line with this worker's configuration. */
-async function ensureSchedule(config: Config, logger: Logger): Promise<void> {
-  const connection = await Connection.connect({ address: config.temporal.address });
-  try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    await ensureReconciliationSchedule(client, { taskQueue: config.temporal.taskQueue, ...config.reconciliation }, logger);
-  } finally {
-    await connection.close();
-  }
 }
 
 main().catch((err: unknown) => {

@@ -26,31 +26,28 @@ import {
   type PaymentStatus,
 } from '../shared';
 
+// Fraud rules, remote or local: a refusal is final, anything else a few quick retries.
+const FRAUD_RETRY = {
+  initialInterval: 100,
+  backoffCoefficient: 2,
+  maximumInterval: 1_000,
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+};
+
 function checkoutActivities(budgets: ActivityBudgets) {
   return {
     // Fraud rules: p99 200 ms x 2.5 (DESIGN §3); a refusal is final.
     fraud: proxyActivities<CheckoutActivities>({
       startToCloseTimeout: budgets.fraudMs,
-      retry: {
-        initialInterval: 100,
-        backoffCoefficient: 2,
-        maximumInterval: 1_000,
-        maximumAttempts: 5,
-        nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
-      },
+      retry: FRAUD_RETRY,
     }),
     // The same fraud rules as a local activity: our own code taking well under a
     // millisecond, run by the worker inside the workflow task, so it costs no
     // round trip through the server's task queue (docs/performance.md).
     fraudLocal: proxyLocalActivities<CheckoutActivities>({
       startToCloseTimeout: budgets.fraudMs,
-      retry: {
-        initialInterval: 100,
-        backoffCoefficient: 2,
-        maximumInterval: 1_000,
-        maximumAttempts: 5,
-        nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
-      },
+      retry: FRAUD_RETRY,
     }),
     // Provider charge: 2 s per attempt inside the 3 s api budget; retried with
     // full jitter (the activity sets nextRetryDelay, waiting out an open breaker

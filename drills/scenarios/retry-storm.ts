@@ -131,15 +131,16 @@ async function runOnce(kind: 'naive' | 'ours', ctx: DrillContext, plan: Plan): P
     // nothing durable runs on after the last answer: clean when the last call returned
     const samples = await sampler.stop();
     const rates = attemptsPerSecond(samples);
+    const naiveStats = await stack.stubStats();
     return {
       stack,
       run: {
         n,
         posts: 0,
         polls: 0,
-        providerAttempts: (await stack.stubStats()).attempts - baseline,
+        providerAttempts: naiveStats.attempts - baseline,
         windowAttempts: attemptsAt(samples, plan.windowToS) - attemptsAt(samples, plan.windowFromS),
-        faultsInjected: (await stack.stubStats()).faults_injected,
+        faultsInjected: naiveStats.faults_injected,
         latenciesMs,
         outcomes,
         cleanS: (lastAnswerAt - windowEndedAt) / 1000,
