@@ -21,6 +21,8 @@ export interface BenchStackOptions {
   temporalInMemory?: boolean;
   /** the dev server's SQLite pragmas (NAME=VALUE) */
   sqlitePragmas?: string[];
+  /** the dev server's dynamic config, over DEV_SERVER_DYNAMIC_CONFIG */
+  dynamicConfig?: Record<string, string | number | boolean>;
   log: (line: string) => void;
 }
 
@@ -92,6 +94,7 @@ export class BenchStack {
       namespace: 'default',
       dbFile: this.options.temporalInMemory ? undefined : path.join(this.dir, 'temporal.db'),
       sqlitePragmas: this.options.sqlitePragmas,
+      dynamicConfig: this.options.dynamicConfig,
     });
     this.connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS as string });
     this.client = new Client({ connection: this.connection, namespace: 'default' });

@@ -31,6 +31,7 @@ export async function runComparison(
   d: Durations,
   fixedRate: number | undefined,
   log: (line: string) => void,
+  options: { search: boolean } = { search: true },
 ): Promise<{ rate: number; figures: VariantFigures[] }> {
   const figures: VariantFigures[] = [];
   let rate = fixedRate;
@@ -41,7 +42,9 @@ export async function runComparison(
       const target = { name: variant.name, origin: stack.apiUrl, request: freshCheckouts(variant.name), expectedStatus: 201, drained: () => stack.drained() };
       await runPhase({ ...target, name: `warm-up ${variant.name}` }, 5, d.warmupMs, log);
       await stack.drained();
-      const search = await findMaxSustainedRate(target, { startRate: 20, maxRate: 2_000, stepMs: d.stepMs, confirmMs: d.confirmMs, refine: d.refine, settleMs: d.settleMs, log });
+      const search = options.search
+        ? await findMaxSustainedRate(target, { startRate: 20, maxRate: 2_000, stepMs: d.stepMs, confirmMs: d.confirmMs, refine: d.refine, settleMs: d.settleMs, log })
+        : { maxRate: 0, confirmation: undefined };
       // every variant's latency at the same offered rate: half the first variant's maximum
       rate ??= Math.max(1, Math.round(search.maxRate / 2));
       const pids = Object.fromEntries(PARTS.map((p) => [p, stack.pid(p)]));

@@ -43,14 +43,17 @@ async function main(): Promise<void> {
   if (compare) {
     const variants = compare.split(',').map(variantNamed);
     const rate = argValue(args, '--rate');
-    const { rate: used, figures } = await runComparison(variants, durations, rate ? Number(rate) : undefined, log);
+    // --latency-only: no maximum-rate search, only latency, CPU and RSS at --rate
+    const latencyOnly = args.includes('--latency-only');
+    if (latencyOnly && !rate) throw new Error('--latency-only needs --rate N');
+    const { rate: used, figures } = await runComparison(variants, durations, rate ? Number(rate) : undefined, log, { search: !latencyOnly });
     const base = figures[0];
     const cpuTotal = (c: Record<string, number>) => Math.round(Object.values(c).reduce((a, b) => a + b, 0) * 10) / 10;
     const rows = figures.map((f) => [
       f.variant,
       f.workerStartMs,
-      `${f.maxRate}${f.confirmed ? '' : ' (unconfirmed)'}`,
-      base ? (f.maxRate / base.maxRate).toFixed(2) : '',
+      latencyOnly ? '-' : `${f.maxRate}${f.confirmed ? '' : ' (unconfirmed)'}`,
+      base && !latencyOnly ? (f.maxRate / base.maxRate).toFixed(2) : '',
       f.atRate.p50Ms,
       f.atRate.p99Ms,
       base ? (f.atRate.p99Ms / base.atRate.p99Ms).toFixed(2) : '',

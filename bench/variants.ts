@@ -11,6 +11,8 @@ export interface Variant {
   temporalInMemory?: boolean;
   /** the Temporal dev server's SQLite pragmas; omitted: FILE_SQLITE_PRAGMAS */
   sqlitePragmas?: string[];
+  /** the Temporal dev server's dynamic config, over DEV_SERVER_DYNAMIC_CONFIG */
+  dynamicConfig?: Record<string, string | number | boolean>;
   /** build the workflow bundle once (bundleWorkflowCode) and hand it to the worker */
   prebuiltBundle?: boolean;
   /** run the workflows/ of this git revision (prebuilt bundle): the code before a workflow change */
@@ -32,6 +34,32 @@ export const VARIANTS: Variant[] = [
   { name: 'sqlite-memory', summary: 'dev server SQLite in memory (no file: nothing survives a restart)', temporalInMemory: true },
   // baseline's dev server file runs in WAL mode (FILE_SQLITE_PRAGMAS) since this measured 3x better
   { name: 'sqlite-rollback-journal', summary: "dev server SQLite with the CLI's own defaults (rollback journal), as before WAL", sqlitePragmas: [] },
+  {
+    name: 'sa-cache',
+    summary: "dev server reads search attributes from its cache (the CLI forces a refresh from the database on every read)",
+    dynamicConfig: { 'system.forceSearchAttributesCacheRefreshOnRead': false },
+  },
+  {
+    name: 'one-partition',
+    summary: 'one task queue partition instead of the server default 4 (a task and a waiting poller meet in one place)',
+    dynamicConfig: { 'matching.numTaskqueueReadPartitions': 1, 'matching.numTaskqueueWritePartitions': 1 },
+  },
+  {
+    name: 'eager-activities',
+    summary: 'eager activity execution: the workflow task completion hands the charge and ledger tasks straight back to the worker',
+    dynamicConfig: { 'system.enableActivityEagerExecution': true },
+  },
+  {
+    name: 'semi-space-4',
+    summary: "V8's young generation at 4 MiB a semi-space (Node 20's default 16): each isolate touches less memory between scavenges",
+    env: { NODE_OPTIONS: '--max-semi-space-size=4' },
+  },
+  {
+    name: 'eager-no-cache',
+    summary: 'eager activities and maxCachedWorkflows 0: every workflow task from the normal queue, none from the sticky one',
+    dynamicConfig: { 'system.enableActivityEagerExecution': true },
+    env: { WORKER_MAX_CACHED_WORKFLOWS: '0' },
+  },
   { name: 'wft-slots-100', summary: 'maxConcurrentWorkflowTaskExecutions 100 (SDK default 40)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '100' } },
   { name: 'activity-slots-20', summary: 'maxConcurrentActivityTaskExecutions 20 (SDK default 100)', env: { WORKER_MAX_CONCURRENT_ACTIVITIES: '20' } },
   { name: 'no-cache', summary: 'maxCachedWorkflows 0: every workflow task replays the history', env: { WORKER_MAX_CACHED_WORKFLOWS: '0' } },

@@ -15,6 +15,8 @@ export interface DevServerOptions {
   dbFile?: string;
   /** SQLite pragmas as NAME=VALUE, passed as --sqlite-pragma; omitted: FILE_SQLITE_PRAGMAS for a file. */
   sqlitePragmas?: string[];
+  /** dynamic config as KEY -> JSON value, passed as --dynamic-config-value; merged over DEV_SERVER_DYNAMIC_CONFIG */
+  dynamicConfig?: Record<string, string | number | boolean>;
   log?: (line: string) => void;
 }
 
@@ -32,6 +34,9 @@ export interface RunningDevServer {
  */
 export const FILE_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
+/** Dynamic config every dev server we start runs with (docs/performance.md measures each). */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {};
+
 const SEARCH_ATTRIBUTE_FLAG_TYPES: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int' };
 
 export function devServerArgs(options: DevServerOptions): string[] {
@@ -41,6 +46,9 @@ export function devServerArgs(options: DevServerOptions): string[] {
   else args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   for (const pragma of options.sqlitePragmas ?? (options.dbFile ? FILE_SQLITE_PRAGMAS : [])) args.push('--sqlite-pragma', pragma);
+  for (const [key, value] of Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig })) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
   for (const key of Object.values(SEARCH_ATTRIBUTES)) {
     args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_FLAG_TYPES[key.type]}`);
   }
