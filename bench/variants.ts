@@ -34,10 +34,16 @@ export const VARIANTS: Variant[] = [
   { name: 'sqlite-memory', summary: 'dev server SQLite in memory (no file: nothing survives a restart)', temporalInMemory: true },
   // baseline's dev server file runs in WAL mode (FILE_SQLITE_PRAGMAS) since this measured 3x better
   { name: 'sqlite-rollback-journal', summary: "dev server SQLite with the CLI's own defaults (rollback journal), as before WAL", sqlitePragmas: [] },
+  // baseline's dev server runs with DEV_SERVER_DYNAMIC_CONFIG (eager activities, cached search attributes)
   {
-    name: 'sa-cache',
-    summary: "dev server reads search attributes from its cache (the CLI forces a refresh from the database on every read)",
-    dynamicConfig: { 'system.forceSearchAttributesCacheRefreshOnRead': false },
+    name: 'no-eager-activities',
+    summary: 'no eager activity execution (the server default): every activity task goes through the task queue, as before',
+    dynamicConfig: { 'system.enableActivityEagerExecution': false },
+  },
+  {
+    name: 'sa-refresh',
+    summary: "the CLI's forced refresh of search attributes from the database on every read, as before",
+    dynamicConfig: { 'system.forceSearchAttributesCacheRefreshOnRead': true },
   },
   {
     name: 'one-partition',
@@ -45,20 +51,14 @@ export const VARIANTS: Variant[] = [
     dynamicConfig: { 'matching.numTaskqueueReadPartitions': 1, 'matching.numTaskqueueWritePartitions': 1 },
   },
   {
-    name: 'eager-activities',
-    summary: 'eager activity execution: the workflow task completion hands the charge and ledger tasks straight back to the worker',
-    dynamicConfig: { 'system.enableActivityEagerExecution': true },
+    name: 'no-cache-eager',
+    summary: 'maxCachedWorkflows 0 with eager activities: every workflow task from the normal queue, none from the sticky one',
+    env: { WORKER_MAX_CACHED_WORKFLOWS: '0' },
   },
   {
     name: 'semi-space-4',
     summary: "V8's young generation at 4 MiB a semi-space (Node 20's default 16): each isolate touches less memory between scavenges",
     env: { NODE_OPTIONS: '--max-semi-space-size=4' },
-  },
-  {
-    name: 'eager-no-cache',
-    summary: 'eager activities and maxCachedWorkflows 0: every workflow task from the normal queue, none from the sticky one',
-    dynamicConfig: { 'system.enableActivityEagerExecution': true },
-    env: { WORKER_MAX_CACHED_WORKFLOWS: '0' },
   },
   { name: 'wft-slots-100', summary: 'maxConcurrentWorkflowTaskExecutions 100 (SDK default 40)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '100' } },
   { name: 'activity-slots-20', summary: 'maxConcurrentActivityTaskExecutions 20 (SDK default 100)', env: { WORKER_MAX_CONCURRENT_ACTIVITIES: '20' } },

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, type Config } from '../config';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../scripts/temporal-dev-server';
 
 const COMPOSE_FILE = path.resolve(process.env.CHECKOUT_COMPOSE_FILE ?? path.join(__dirname, '..', 'docker-compose.yml'));
 const COMPOSE_DIR = path.dirname(COMPOSE_FILE);
@@ -471,5 +472,24 @@ describe('timeout budget across the edge and the api (DESIGN §3)', () => {
     const env = envOf('api');
     const { apiMs } = configOf('api').budgets; // throws with config.ts's reason if refused
     expect(() => loadConfig({ ...env, EDGE_BUDGET_MS: String(apiMs) }), 'config.ts must refuse EDGE_BUDGET_MS <= API_BUDGET_MS').toThrow(ConfigError);
+  });
+});
+
+// ---- deploy/temporal-dynamic-config.yaml ---------------------------------------
+
+describe('the Temporal server runs with the dynamic config the dev server has', () => {
+  it('mounts a dynamic config file at the path DYNAMIC_CONFIG_FILE_PATH names, with eager activities on', () => {
+    const relative = envOf('temporal').DYNAMIC_CONFIG_FILE_PATH;
+    expect(relative, 'service "temporal" must set DYNAMIC_CONFIG_FILE_PATH (auto-setup reads it, relative to /etc/temporal)').toBeTruthy();
+    const target = path.posix.join('/etc/temporal', relative as string);
+    const mount = (service('temporal').volumes ?? []).map(String).find((v) => v.split(':')[1] === target);
+    expect(mount, `service "temporal" must mount a file at ${target}, the path DYNAMIC_CONFIG_FILE_PATH names`).toBeDefined();
+    const file = path.resolve(COMPOSE_DIR, (mount as string).split(':')[0] as string);
+    const values = parse(fs.readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
+    const eager = DEV_SERVER_DYNAMIC_CONFIG['system.enableActivityEagerExecution'];
+    expect(
+      values['system.enableActivityEagerExecution']?.[0]?.value,
+      `${file}: system.enableActivityEagerExecution must be ${String(eager)}, as on the dev server (scripts/temporal-dev-server.ts)`,
+    ).toBe(eager);
   });
 });
