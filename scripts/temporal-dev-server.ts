@@ -35,18 +35,15 @@ export interface RunningDevServer {
 export const FILE_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
 /**
- * Dynamic config every dev server we start runs with (docs/performance.md):
- * - eager activities: the worker that completes a workflow task gets the
- *   activity it scheduled in the answer, saving a trip through the task queue
- *   (30-40 ms per activity on 2 cores). The SDK turns it off by itself for a
- *   task queue with a rate limit (WORKER_MAX_ACTIVITIES_PER_SECOND), which
- *   eager dispatch would bypass.
- * - search attributes from the cache: ours are registered at start, so the
- *   CLI's refresh from the database on every read is wasted work.
+ * Dynamic config every dev server we start runs with (docs/performance.md).
+ * Eager activities: the worker that completes a workflow task gets the
+ * activity it scheduled in the answer, saving a trip through the task queue
+ * (30-40 ms per activity on 2 cores). The SDK turns it off by itself for a
+ * task queue with a rate limit (WORKER_MAX_ACTIVITIES_PER_SECOND), which
+ * eager dispatch would bypass.
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
   'system.enableActivityEagerExecution': true,
-  'system.forceSearchAttributesCacheRefreshOnRead': false,
 };
 
 const SEARCH_ATTRIBUTE_FLAG_TYPES: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int' };
