@@ -68,7 +68,7 @@ const envSchema = z.object({
 
   // --- Worker tuning (docs/performance.md, measured by npm run bench) ---
   // Unset: the SDK's defaults. WORKER_WORKFLOW_BUNDLE is a prebuilt workflow
-  // bundle (bundleWorkflowCode) so the worker does not bundle at start.
+  // bundle (bundleWorkflowCode); unset, the worker bundles at start in a child process.
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),

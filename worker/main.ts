@@ -11,6 +11,7 @@ import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
 import { createCheckoutWorker, workerTuningOptions } from './create-worker';
 import { createWebhookWorker } from './webhook-worker';
+import { bundleWorkflowsInChildProcess } from './workflow-bundle';
 import { createReconciliationMetrics, createWorkerMetrics, protectionEvents, serveMetrics } from './metrics';
 import { ensureReconciliationSchedule } from './reconciliation-schedule';
 
@@ -73,6 +74,15 @@ async function main(): Promise<void> {
       schedule: { delaysMs: config.webhooks.retryDelaysMs, jitterRatio: config.webhooks.jitterRatio },
     },
   });
+  // slots, cache, V8 context reuse, prebuilt bundle (docs/performance.md)
+  const tuning = workerTuningOptions(config.workerTuning);
+  let workflowBundle = tuning.workflowBundle;
+  if (!workflowBundle) {
+    const started = Date.now();
+    logger.info('bundling the workflow code');
+    workflowBundle = await bundleWorkflowsInChildProcess();
+    logger.info({ ms: Date.now() - started, bytes: workflowBundle.code.length }, 'workflow code bundled');
+  }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createCheckoutWorker({
     connection,
@@ -82,8 +92,8 @@ async function main(): Promise<void> {
     // server-side, for the whole task queue: bounds the provider rate of a draining backlog
     options: {
       ...(config.workerMaxActivitiesPerSecond > 0 ? { maxTaskQueueActivitiesPerSecond: config.workerMaxActivitiesPerSecond } : {}),
-      // slots, cache, V8 context reuse, prebuilt bundle (docs/performance.md)
-      ...workerTuningOptions(config.workerTuning),
+      ...tuning,
+      workflowBundle,
     },
   });
   // one client connection for the Schedule and the webhook dispatcher
@@ -107,7 +117,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     checkoutTaskQueue: config.temporal.taskQueue,
     activities: webhookActivities,
-    options: workerTuningOptions(config.workerTuning),
+    options: { ...tuning, workflowBundle },
   });
   const webhookDispatcher = new WebhookDispatcher({
     pool,
