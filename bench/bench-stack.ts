@@ -23,6 +23,8 @@ export interface BenchStackOptions {
   sqlitePragmas?: string[];
   /** the dev server's dynamic config, over DEV_SERVER_DYNAMIC_CONFIG */
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** node flags for our services; omitted: SERVICE_NODE_FLAGS */
+  nodeFlags?: string[];
   log: (line: string) => void;
 }
 
@@ -163,7 +165,7 @@ export class BenchStack {
   }
 
   private spawn(name: string, entry: string, extraEnv: Record<string, string>): BenchPart {
-    const service = spawnService(name, entry, { ...this.env, ...extraEnv }, 'pipe');
+    const service = spawnService(name, entry, { ...this.env, ...extraEnv }, 'pipe', this.options.nodeFlags);
     let tail = '';
     const keep = (chunk: Buffer) => {
       tail = (tail + chunk.toString()).slice(-20_000);

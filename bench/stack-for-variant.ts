@@ -27,7 +27,7 @@ export async function startStackFor(variant: Variant, log: (line: string) => voi
     env.WORKER_WORKFLOW_BUNDLE = file;
   }
   try {
-    return await BenchStack.start({ env, temporalInMemory: variant.temporalInMemory, sqlitePragmas: variant.sqlitePragmas, dynamicConfig: variant.dynamicConfig, log });
+    return await BenchStack.start({ env, temporalInMemory: variant.temporalInMemory, sqlitePragmas: variant.sqlitePragmas, dynamicConfig: variant.dynamicConfig, nodeFlags: variant.nodeFlags, log });
   } finally {
     // the worker reads its bundle once, at start
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
