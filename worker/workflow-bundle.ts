@@ -17,8 +17,9 @@ export async function bundleWorkflowsInChildProcess(): Promise<{ code: string }>
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-workflow-bundle-'));
   const file = path.join(dir, 'workflow-bundle.js');
   try {
-    // the same node and loader (tsx) this process runs under
-    await promisify(execFile)(process.execPath, [...process.execArgv, BUNDLER, file], { timeout: BUNDLE_TIMEOUT_MS });
+    // the same node and loader (tsx) this process runs under; not its debugger port
+    const nodeArgs = process.execArgv.filter((arg) => !arg.startsWith('--inspect'));
+    await promisify(execFile)(process.execPath, [...nodeArgs, BUNDLER, file], { timeout: BUNDLE_TIMEOUT_MS });
     return { code: fs.readFileSync(file, 'utf8') };
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim();
