@@ -73,7 +73,19 @@ export class BenchStack {
   private async boot(): Promise<void> {
     const log = this.options.log;
     const cli = await ensureTemporalCli(loadConfig().tools, log);
-    const ports = { temporal: await freePort(), pg: await freePort(), stub: await freePort(), api: await freePort(), plain: await freePort() };
+    log(`bench stack in ${this.dir}`);
+    // Temporal first: the dev server takes free ports of its own as it starts
+    // (HTTP, its internal services, metrics), and could take one we had picked.
+    const temporalPort = await freePort();
+    this.temporal = await startTemporalDevServer({
+      cli,
+      port: temporalPort,
+      namespace: 'default',
+      dbFile: this.options.temporalInMemory ? undefined : path.join(this.dir, 'temporal.db'),
+      sqlitePragmas: this.options.sqlitePragmas,
+      dynamicConfig: this.options.dynamicConfig,
+    });
+    const ports = { temporal: temporalPort, pg: await freePort(), stub: await freePort(), api: await freePort(), plain: await freePort() };
     this.apiUrl = `http://127.0.0.1:${ports.api}`;
     this.plainUrl = `http://127.0.0.1:${ports.plain}`;
     const stubUrl = `http://127.0.0.1:${ports.stub}`;
@@ -89,15 +101,6 @@ export class BenchStack {
       ...this.options.env,
     });
 
-    log(`bench stack in ${this.dir}`);
-    this.temporal = await startTemporalDevServer({
-      cli,
-      port: ports.temporal,
-      namespace: 'default',
-      dbFile: this.options.temporalInMemory ? undefined : path.join(this.dir, 'temporal.db'),
-      sqlitePragmas: this.options.sqlitePragmas,
-      dynamicConfig: this.options.dynamicConfig,
-    });
     this.connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS as string });
     this.client = new Client({ connection: this.connection, namespace: 'default' });
     this.parts.postgres = this.spawn('postgres', 'scripts/start-postgres.ts', {});

@@ -64,7 +64,13 @@ export class DrillStack {
   private async boot(): Promise<void> {
     const log = this.options.log;
     this.cli = await ensureTemporalCli(loadConfig().tools, log);
-    this.ports = { temporal: await freePort(), pg: await freePort(), stub: await freePort(), api: await freePort() };
+    log(`drill stack in ${this.dir}`);
+    // Temporal first: the dev server takes free ports of its own as it starts
+    // (HTTP, its internal services, metrics), and could take one we had picked.
+    const temporalPort = await freePort();
+    this.ports = { temporal: temporalPort, pg: 0, stub: 0, api: 0 };
+    await this.startTemporal();
+    this.ports = { temporal: temporalPort, pg: await freePort(), stub: await freePort(), api: await freePort() };
     this.stubUrl = `http://127.0.0.1:${this.ports.stub}`;
     this.apiUrl = `http://127.0.0.1:${this.ports.api}`;
     const databaseUrl = embeddedDatabaseUrl(this.ports.pg);
@@ -75,15 +81,13 @@ export class DrillStack {
       ...this.options.env,
     });
 
-    log(`drill stack in ${this.dir}`);
-    await this.startTemporal();
     await this.startPostgres();
     this.pool = createPool(databaseUrl, 4);
     this.stub = this.spawn('payments-stub', 'payments-stub/main.ts', {});
-    await waitForHttp(`${this.stubUrl}/healthz`, this.stub.service);
+    await answering(this.stub, `${this.stubUrl}/healthz`);
     for (let i = 0; i < (this.options.workers ?? 1); i += 1) await this.startWorker();
     this.api = this.spawn('api', 'api/main.ts', {});
-    await waitForHttp(`${this.apiUrl}/readyz`, this.api.service, 120_000);
+    await answering(this.api, `${this.apiUrl}/readyz`, 120_000);
     this.connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS as string });
     this.client = new Client({ connection: this.connection, namespace: 'default' });
     log(`up: api ${this.apiUrl}, stub ${this.stubUrl}, Temporal ${this.env.TEMPORAL_ADDRESS}, ${this.workers.length} worker(s)`);
@@ -176,5 +180,14 @@ export class DrillStack {
     service.child.stdout?.on('data', keep);
     service.child.stderr?.on('data', keep);
     return { service, tail: () => tail };
+  }
+}
+
+/** waitForHttp, with the part's last output in the error when it exits first (a drill's log is all CI keeps). */
+async function answering(part: Part, url: string, timeoutMs?: number): Promise<void> {
+  try {
+    await waitForHttp(url, part.service, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; its last output:\n${part.tail().slice(-2_000)}`, { cause: err });
   }
 }
