@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { embeddedDatabaseUrl, loadConfig } from '../config';
+import { loadConfig } from '../config';
 import { localStackEnv } from '../scripts/stack-env';
 import { spawnService, waitForHttp, waitForPostgres, type ServiceProcess } from '../scripts/service-process';
 import { startTemporalDevServer, type RunningDevServer } from '../scripts/temporal-dev-server';
 import { ensureTemporalCli } from '../scripts/toolchain';
-import { freePort } from '../test/support/free-port';
+import { freePort } from '../scripts/free-port';
 
 export interface BenchStackOptions {
   /** environment for every service on top of the bench's own (a variant's settings) */
@@ -74,22 +74,18 @@ export class BenchStack {
     const log = this.options.log;
     const cli = await ensureTemporalCli(loadConfig().tools, log);
     log(`bench stack in ${this.dir}`);
-    // Temporal first: the dev server takes free ports of its own as it starts
-    // (HTTP, its internal services, metrics), and could take one we had picked.
-    const temporalPort = await freePort();
+    // Temporal first, our other ports after (startTemporalDevServer says why)
     this.temporal = await startTemporalDevServer({
       cli,
-      port: temporalPort,
       namespace: 'default',
       dbFile: this.options.temporalInMemory ? undefined : path.join(this.dir, 'temporal.db'),
       sqlitePragmas: this.options.sqlitePragmas,
       dynamicConfig: this.options.dynamicConfig,
     });
-    const ports = { temporal: temporalPort, pg: await freePort(), stub: await freePort(), api: await freePort(), plain: await freePort() };
+    const ports = { temporal: this.temporal.port, pg: await freePort(), stub: await freePort(), api: await freePort(), plain: await freePort() };
     this.apiUrl = `http://127.0.0.1:${ports.api}`;
     this.plainUrl = `http://127.0.0.1:${ports.plain}`;
     const stubUrl = `http://127.0.0.1:${ports.stub}`;
-    const databaseUrl = embeddedDatabaseUrl(ports.pg);
     // warnings only: the bench measures the checkout path, not log shipping
     Object.assign(this.env, process.env, localStackEnv(this.dir, ports, `bench-${crypto.randomUUID()}`), {
       // the provider answers at once (issue 7: stub latency 0), no faults
@@ -104,7 +100,7 @@ export class BenchStack {
     this.connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS as string });
     this.client = new Client({ connection: this.connection, namespace: 'default' });
     this.parts.postgres = this.spawn('postgres', 'scripts/start-postgres.ts', {});
-    await waitForPostgres(databaseUrl, this.parts.postgres.service);
+    await waitForPostgres(this.env.DATABASE_URL as string, this.parts.postgres.service);
     this.parts.stub = this.spawn('payments-stub', 'payments-stub/main.ts', {});
     await waitForHttp(`${stubUrl}/healthz`, this.parts.stub.service);
     const workerSpawned = Date.now();
@@ -169,12 +165,6 @@ export class BenchStack {
 
   private spawn(name: string, entry: string, extraEnv: Record<string, string>): BenchPart {
     const service = spawnService(name, entry, { ...this.env, ...extraEnv }, 'pipe', this.options.nodeFlags);
-    let tail = '';
-    const keep = (chunk: Buffer) => {
-      tail = (tail + chunk.toString()).slice(-20_000);
-    };
-    service.child.stdout?.on('data', keep);
-    service.child.stderr?.on('data', keep);
-    return { service, tail: () => tail };
+    return { service, tail: service.tail };
   }
 }

@@ -5,8 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../worker/create-worker';
+import { writeWorkflowBundle } from '../worker/workflow-bundle';
 import { BenchStack } from './bench-stack';
 import type { Variant } from './variants';
 
@@ -18,11 +17,9 @@ export async function startStackFor(variant: Variant, log: (line: string) => voi
   if (variant.prebuiltBundle || variant.workflowsFromRevision) {
     const t = Date.now();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-bundle-'));
-    const workflowsPath = variant.workflowsFromRevision ? checkoutWorkflowsAt(variant.workflowsFromRevision, dir) : WORKFLOWS_PATH;
-    // webpack's report only at WARN: the bench's output stays its own
-    const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+    const workflowsPath = variant.workflowsFromRevision ? checkoutWorkflowsAt(variant.workflowsFromRevision, dir) : undefined;
     const file = path.join(dir, 'workflow-bundle.js');
-    fs.writeFileSync(file, code);
+    await writeWorkflowBundle(file, workflowsPath);
     log(`workflow bundle${variant.workflowsFromRevision ? ` of ${variant.workflowsFromRevision}` : ''} built in ${Date.now() - t} ms: ${file}`);
     env.WORKER_WORKFLOW_BUNDLE = file;
   }

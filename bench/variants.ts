@@ -53,11 +53,6 @@ export const VARIANTS: Variant[] = [
     dynamicConfig: { 'matching.numTaskqueueReadPartitions': 1, 'matching.numTaskqueueWritePartitions': 1 },
   },
   {
-    name: 'no-cache-eager',
-    summary: 'maxCachedWorkflows 0 with eager activities: every workflow task from the normal queue, none from the sticky one',
-    env: { WORKER_MAX_CACHED_WORKFLOWS: '0' },
-  },
-  {
     name: 'semi-space-16',
     summary: "Node 20's default young generation, 16 MiB a semi-space, as before (baseline: 4, SERVICE_NODE_FLAGS)",
     nodeFlags: [],
@@ -65,14 +60,9 @@ export const VARIANTS: Variant[] = [
   { name: 'semi-space-2', summary: "V8's young generation at 2 MiB a semi-space", nodeFlags: ['--max-semi-space-size=2'] },
   { name: 'wft-slots-100', summary: 'maxConcurrentWorkflowTaskExecutions 100 (SDK default 40)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '100' } },
   { name: 'activity-slots-20', summary: 'maxConcurrentActivityTaskExecutions 20 (SDK default 100)', env: { WORKER_MAX_CONCURRENT_ACTIVITIES: '20' } },
-  { name: 'no-cache', summary: 'maxCachedWorkflows 0: every workflow task replays the history', env: { WORKER_MAX_CACHED_WORKFLOWS: '0' } },
+  { name: 'no-cache', summary: 'maxCachedWorkflows 0: every workflow task replays the history, from the normal queue (none sticky)', env: { WORKER_MAX_CACHED_WORKFLOWS: '0' } },
   { name: 'no-v8-reuse', summary: 'reuseV8Context false (SDK default true)', env: { WORKER_REUSE_V8_CONTEXT: 'false' } },
   { name: 'prebuilt-bundle', summary: 'the worker loads a bundle built before it starts (WORKER_WORKFLOW_BUNDLE) instead of bundling at start', prebuiltBundle: true },
-  {
-    name: 'semi-space-2',
-    summary: "V8's young generation at 2 MiB a semi-space",
-    env: { NODE_OPTIONS: '--max-semi-space-size=2' },
-  },
   { name: 'pool-4', summary: 'DATABASE_POOL_SIZE 4 per process (default 10)', env: { DATABASE_POOL_SIZE: '4' } },
   { name: 'pool-25', summary: 'DATABASE_POOL_SIZE 25 per process (default 10)', env: { DATABASE_POOL_SIZE: '25' } },
   { name: 'log-info', summary: 'LOG_LEVEL info (the default outside the bench): one JSON line per step', env: { LOG_LEVEL: 'info' } },

@@ -5,13 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { embeddedDatabaseUrl, loadConfig } from '../config';
+import { loadConfig } from '../config';
 import { createPool, type Pool } from '../db/pool';
 import { localStackEnv } from '../scripts/stack-env';
 import { spawnService, waitForHttp, waitForPostgres, type ServiceProcess } from '../scripts/service-process';
 import { startTemporalDevServer, type RunningDevServer } from '../scripts/temporal-dev-server';
 import { ensureTemporalCli } from '../scripts/toolchain';
-import { freePort } from '../test/support/free-port';
+import { freePort } from '../scripts/free-port';
 
 export interface DrillStackOptions {
   /** Extra environment for every service (e.g. stub faults at start, breaker settings). */
@@ -65,15 +65,11 @@ export class DrillStack {
     const log = this.options.log;
     this.cli = await ensureTemporalCli(loadConfig().tools, log);
     log(`drill stack in ${this.dir}`);
-    // Temporal first: the dev server takes free ports of its own as it starts
-    // (HTTP, its internal services, metrics), and could take one we had picked.
-    const temporalPort = await freePort();
-    this.ports = { temporal: temporalPort, pg: 0, stub: 0, api: 0 };
+    // Temporal first, our other ports after (startTemporalDevServer says why)
     await this.startTemporal();
-    this.ports = { temporal: temporalPort, pg: await freePort(), stub: await freePort(), api: await freePort() };
+    this.ports = { temporal: this.temporal.port, pg: await freePort(), stub: await freePort(), api: await freePort() };
     this.stubUrl = `http://127.0.0.1:${this.ports.stub}`;
     this.apiUrl = `http://127.0.0.1:${this.ports.api}`;
-    const databaseUrl = embeddedDatabaseUrl(this.ports.pg);
     Object.assign(this.env, process.env, localStackEnv(this.dir, this.ports, `drill-${crypto.randomUUID()}`), {
       // drills drive load from a few customers; the rate limit is not under test
       RATE_LIMIT_PER_MINUTE: '100000000',
@@ -82,21 +78,22 @@ export class DrillStack {
     });
 
     await this.startPostgres();
-    this.pool = createPool(databaseUrl, 4);
+    this.pool = createPool(this.env.DATABASE_URL as string, 4);
     this.stub = this.spawn('payments-stub', 'payments-stub/main.ts', {});
-    await answering(this.stub, `${this.stubUrl}/healthz`);
+    await waitForHttp(`${this.stubUrl}/healthz`, this.stub.service);
     for (let i = 0; i < (this.options.workers ?? 1); i += 1) await this.startWorker();
     this.api = this.spawn('api', 'api/main.ts', {});
-    await answering(this.api, `${this.apiUrl}/readyz`, 120_000);
+    await waitForHttp(`${this.apiUrl}/readyz`, this.api.service, 120_000);
     this.connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS as string });
     this.client = new Client({ connection: this.connection, namespace: 'default' });
     log(`up: api ${this.apiUrl}, stub ${this.stubUrl}, Temporal ${this.env.TEMPORAL_ADDRESS}, ${this.workers.length} worker(s)`);
   }
 
+  /** Starts the dev server: on a free port the first time, on the same port (and file) after a stop. */
   async startTemporal(): Promise<void> {
     this.temporal = await startTemporalDevServer({
       cli: this.cli,
-      port: this.ports.temporal,
+      port: this.temporal?.port,
       namespace: 'default',
       dbFile: path.join(this.dir, 'temporal.db'),
     });
@@ -173,21 +170,7 @@ export class DrillStack {
 
   spawn(name: string, entry: string, extraEnv: Record<string, string>): Part {
     const service = spawnService(name, entry, { ...this.env, ...extraEnv }, 'pipe');
-    let tail = '';
-    const keep = (chunk: Buffer) => {
-      tail = (tail + chunk.toString()).slice(-20_000);
-    };
-    service.child.stdout?.on('data', keep);
-    service.child.stderr?.on('data', keep);
-    return { service, tail: () => tail };
+    return { service, tail: service.tail };
   }
 }
 
-/** waitForHttp, with the part's last output in the error when it exits first (a drill's log is all CI keeps). */
-async function answering(part: Part, url: string, timeoutMs?: number): Promise<void> {
-  try {
-    await waitForHttp(url, part.service, timeoutMs);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; its last output:\n${part.tail().slice(-2_000)}`, { cause: err });
-  }
-}

@@ -11,7 +11,12 @@ export interface ServiceProcess {
   child: ChildProcess;
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** the end of its output (stdout and stderr) when spawned with stdio 'pipe'; '' otherwise */
+  tail(): string;
 }
+
+/** How much of a piped service's output is kept for diagnostics. */
+const OUTPUT_KEPT = 20_000;
 
 /**
  * V8 flags for every service we start (also in package.json's start:api and
@@ -36,10 +41,17 @@ export function spawnService(
     stdio: ['ignore', stdio, stdio],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-OUTPUT_KEPT);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   return {
     name,
     child,
     exited,
+    tail: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
@@ -54,9 +66,7 @@ export function spawnService(
 export async function waitForHttp(url: string, service: ServiceProcess | undefined, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (service && (service.child.exitCode !== null || service.child.signalCode !== null)) {
-      throw new Error(`${service.name} exited (code ${service.child.exitCode}) before answering ${url}`);
-    }
+    if (service && hasExited(service)) throw exitedBefore(service, `answering ${url}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
       if (res.ok) return;
@@ -72,9 +82,7 @@ export async function waitForHttp(url: string, service: ServiceProcess | undefin
 export async function waitForPostgres(url: string, service: ServiceProcess | undefined, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (service && (service.child.exitCode !== null || service.child.signalCode !== null)) {
-      throw new Error(`${service.name} exited (code ${service.child.exitCode}) before Postgres answered`);
-    }
+    if (service && hasExited(service)) throw exitedBefore(service, 'Postgres answered');
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
     try {
       await client.connect();
@@ -88,4 +96,14 @@ export async function waitForPostgres(url: string, service: ServiceProcess | und
     if (Date.now() > deadline) throw new Error(`Postgres at ${url.replace(/:[^:@/]+@/, ':***@')} did not answer within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+function hasExited(service: ServiceProcess): boolean {
+  return service.child.exitCode !== null || service.child.signalCode !== null;
+}
+
+/** The error for a service that died while we waited for it, with its last output: often all a CI log keeps. */
+function exitedBefore(service: ServiceProcess, what: string): Error {
+  const tail = service.tail().slice(-2_000);
+  return new Error(`${service.name} exited (code ${service.child.exitCode}) before ${what}${tail ? `; its last output:\n${tail}` : ''}`);
 }

@@ -5,10 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../shared';
+import { freePort } from './free-port';
 
 export interface DevServerOptions {
   cli: string;
-  port: number;
+  /** omitted: a free one (a restart on the same file passes the first start's port) */
+  port?: number;
   uiPort?: number; // omitted: headless
   namespace: string;
   /** SQLite file keeping history across restarts; omitted: in memory. */
@@ -22,6 +24,7 @@ export interface DevServerOptions {
 
 export interface RunningDevServer {
   address: string;
+  port: number;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -48,7 +51,7 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean
 
 const SEARCH_ATTRIBUTE_FLAG_TYPES: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int' };
 
-export function devServerArgs(options: DevServerOptions): string[] {
+export function devServerArgs(options: DevServerOptions & { port: number }): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port)];
   args.push('--namespace', options.namespace, '--log-level', 'warn');
   if (options.uiPort !== undefined) args.push('--ui-port', String(options.uiPort));
@@ -64,15 +67,22 @@ export function devServerArgs(options: DevServerOptions): string[] {
   return args;
 }
 
+/**
+ * Starts the dev server and waits until it serves. As it starts it also binds
+ * four random free ports of its own (HTTP, metrics, its internal services),
+ * so a caller picking free ports for other services picks them after this
+ * returns: picked before, one of them could be taken.
+ */
 export async function startTemporalDevServer(options: DevServerOptions): Promise<RunningDevServer> {
   const log = options.log ?? (() => undefined);
+  const port = options.port ?? (await freePort());
   if (options.dbFile) fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
-  const child = spawn(options.cli, devServerArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.cli, devServerArgs({ ...options, port }), { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
   child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const address = `127.0.0.1:${options.port}`;
+  const address = `127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -87,7 +97,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     await stop();
     throw err;
   }
-  return { address, process: child, stop };
+  return { address, port, process: child, stop };
 }
 
 async function waitUntilServing(address: string, namespace: string, exited: Promise<number | null>): Promise<void> {

@@ -20,7 +20,7 @@ import { startTemporalDevServer, type RunningDevServer } from '../scripts/tempor
 import { checkoutWorkflowId, DEFAULT_ACTIVITY_BUDGETS } from '../shared';
 import { createCheckoutWorker, WORKFLOWS_PATH } from '../worker/create-worker';
 import type { checkout as checkoutWorkflow } from '../workflows';
-import { freePort } from './support/free-port';
+import { freePort } from '../scripts/free-port';
 import { checkoutBody, quietTemporalRuntime, testLogger, stubCharges, uniqueKey } from './support/stack';
 import { testProtection } from './support/protection';
 

@@ -9,7 +9,7 @@ import { sweepOrphanPayments } from '../api/orphan-sweeper';
 import { deleteOrphanPayment, markStartAttempt } from '../db/payments-store';
 import { createPool, type Pool } from '../db/pool';
 import { checkoutWorkflowId, DEFAULT_ACTIVITY_BUDGETS } from '../shared';
-import { freePort } from './support/free-port';
+import { freePort } from '../scripts/free-port';
 import { checkoutBody, postCheckout, testLogger, startTestStack, stubCharges, uniqueKey, type TestStack } from './support/stack';
 
 const RATE_LIMIT = 10;

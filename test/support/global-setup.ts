@@ -9,7 +9,7 @@ import { embeddedDatabaseUrl, loadConfig } from '../../config';
 import { spawnService, waitForPostgres } from '../../scripts/service-process';
 import { startTemporalDevServer } from '../../scripts/temporal-dev-server';
 import { ensureTemporalCli, ensureTestServer } from '../../scripts/toolchain';
-import { freePort } from './free-port';
+import { freePort } from '../../scripts/free-port';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,7 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const cli = await ensureTemporalCli(tools, log);
   const testServerPath = await ensureTestServer(tools, log);
 
-  const temporal = await startTemporalDevServer({ cli, port: await freePort(), namespace: 'default' });
+  const temporal = await startTemporalDevServer({ cli, namespace: 'default' });
   // /tmp, not the repo: as root, Postgres runs as the postgres user, who must reach the directory.
   const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-test-pg-'));
   fs.chmodSync(pgDir, 0o755);
