@@ -3,6 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from './errors';
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -185,10 +186,6 @@ export interface Config {
   };
   webhookReceiver: { port: number; secret: string | undefined; failStatus: number | undefined };
   stub: { port: number; latencyMs: number; failRate: number | undefined; faultMode: FaultMode };
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -1,5 +1,8 @@
-// Every failure type the activities raise, and whether Temporal may retry it.
-// Workflow retry policies name the non-retryable ones; nothing else decides.
+// Every failure the system names: the Temporal failure types the activities
+// raise (and whether Temporal may retry them), and the error classes the api,
+// the provider client and the database layer throw. Imported by workflow code:
+// plain classes and strings only, no I/O, no Node built-ins.
+import type { DeclineCode } from './domain/checkout';
 
 export const FailureType = {
   /** The provider refused the card (402 card_declined). */
@@ -18,6 +21,10 @@ export const FailureType = {
   ProviderCircuitOpen: 'ProviderCircuitOpen',
   /** The fleet's retry budget is spent: the retry is deferred, not dropped. */
   RetryBudgetExhausted: 'RetryBudgetExhausted',
+  /** A webhook delivery workflow names a delivery row that does not exist: nothing to send, ever. */
+  WebhookDeliveryUnknown: 'WebhookDeliveryUnknown',
+  /** Postgres failed while a webhook attempt was being looked up or recorded: the attempt is tried again. */
+  WebhookStoreUnavailable: 'WebhookStoreUnavailable',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
@@ -38,8 +45,50 @@ export const DECLINE_FAILURES: FailureType[] = [
 ];
 
 /** The decline code clients see for each decline failure. */
-export const DECLINE_CODES: Record<string, string> = {
+export const DECLINE_CODES: Record<string, DeclineCode> = {
   [FailureType.CardDeclined]: 'card_declined',
   [FailureType.InsufficientFunds]: 'insufficient_funds',
   [FailureType.FraudRejected]: 'fraud_rejected',
 };
+
+/** An answer other than success, turned into `{error: {code, message, field?}}` by the api's error middleware. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** A call to the payment provider failed; retryable says whether another attempt may help. */
+export class ProviderCallError extends Error {
+  override name = 'ProviderCallError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Postgres did not answer in time (no connection, or a statement past its deadline). */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
+/** A wait bounded by a deadline (epoch ms) reached it first. */
+export class DeadlinePassed extends Error {
+  override name = 'DeadlinePassed';
+}
+
+/** A configuration value is missing, malformed or inconsistent; the process stops with this message. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -1,5 +1,5 @@
-export { createActivities, type CheckoutActivities, type ActivityDeps } from './checkout-activities';
-export { PaymentsProvider } from './payments-provider';
-export { createReconciliationActivities, type ReconciliationActivities } from './reconciliation-activities';
-export { ProviderListings } from './reconciliation-provider';
-export { createWebhookActivities, createWebhookHttpAgent, type WebhookActivities } from './webhook-activities';
+export { createActivities, type CheckoutActivities, type ActivityDeps } from './checkout/activities';
+export { PaymentsProvider } from './checkout/payments-provider';
+export { createReconciliationActivities, type ReconciliationActivities } from './reconciliation/activities';
+export { ProviderListings } from './reconciliation/provider-listings';
+export { createWebhookActivities, createWebhookHttpAgent, type WebhookActivities } from './webhooks/activities';

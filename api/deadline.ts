@@ -1,7 +1,4 @@
-export class DeadlinePassed extends Error {
-  override name = 'DeadlinePassed';
-}
-
+import { DeadlinePassed } from '../errors';
 /**
  * The promise's outcome, or DeadlinePassed at the deadline (epoch ms). A gRPC
  * deadline alone is not enough: the SDK's retry interceptor sleeps between

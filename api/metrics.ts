@@ -44,3 +44,4 @@ export function createApiMetrics(): ApiMetrics {
     },
   };
 }
+export type CheckoutMetrics = Pick<ApiMetrics, 'checkoutOutcomes'>;

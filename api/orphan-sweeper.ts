@@ -2,7 +2,7 @@
 // failed (Temporal down or slow, the api answered 503) and the client never came
 // back with the same key. Without this such a row stays pending for ever.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { deleteOrphanPayment, findStalePendingPayments } from '../db/payments-store';
+import { deleteOrphanPayment, findStalePendingPayments } from '../db/orphans';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 

@@ -1,6 +1,6 @@
 // A dependency that is down or too slow is a 503 the client may retry, never
 // a 500 and never a hang. This tells Postgres's "I can't answer" apart from a bug.
-import { DatabaseUnavailableError } from '../db/payments-store';
+import { DatabaseUnavailableError } from '../errors';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 

@@ -1,5 +1,5 @@
 // The handler a payments engineer would write without Temporal, for the
-// benchmark's side-by-side: the same validation (api/checkout-schema.ts), the
+// benchmark's side-by-side: the same validation (api/checkout/schema.ts), the
 // same provider call with the same timeouts (activities/payments-provider.ts),
 // the same ledger posting in one transaction (db/ledger.ts). Idempotent by the
 // same payments row, so a replay is the same one indexed read. What it lacks is
@@ -7,13 +7,14 @@
 // the ledger leaves it to a person), no retries, no rate limit or load shedding.
 import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { PaymentsProvider } from '../activities/payments-provider';
-import { fingerprintOf, MAX_BODY_BYTES, parseCheckoutRequest, parseIdempotencyKey } from '../api/checkout-schema';
-import { HttpError } from '../api/http-error';
+import type { PaymentsProvider } from '../activities/checkout/payments-provider';
+import { fingerprintOf, MAX_BODY_BYTES, parseCheckoutRequest, parseIdempotencyKey } from '../api/checkout/schema';
+import { HttpError } from '../errors';
 import { postCompletedCharge } from '../db/ledger';
-import { insertPendingPayment } from '../db/payments-store';
+import { insertPendingPayment } from '../db/payments';
 import type { Pool } from '../db/pool';
-import { checkoutWorkflowId, type CompletedPayment } from '../shared';
+import { checkoutWorkflowId } from '../domain/ids';
+import { asReplay, renderCheckoutAnswer } from '../domain/checkout-answer';
 
 export interface PlainHandlerDeps {
   pool: Pool;
@@ -46,22 +47,22 @@ export function createPlainApp(deps: PlainHandlerDeps): express.Express {
     if (row.fingerprint !== fingerprint) throw new HttpError(422, 'idempotency_key_reused', 'key used with another body', 'Idempotency-Key');
     if (!created) {
       if (row.response_status === null) throw new HttpError(409, 'in_progress', 'this checkout is still in progress');
-      res.set('Idempotent-Replayed', 'true').status(row.response_status === 201 ? 200 : row.response_status).json(row.response);
+      res.set('Idempotent-Replayed', 'true').status(asReplay(row.response_status)).json(row.response);
       return;
     }
     if (request.amount_cents > deps.fraudMaxAmountCents) throw new HttpError(402, 'fraud_rejected', 'refused by fraud rules');
     const charged = await deps.provider.charge({ idempotencyKey: `${workflowId}:charge`, ...request }, deps.providerTimeoutMs);
     if (charged.kind === 'declined') throw new HttpError(402, charged.code, 'the payment was declined');
-    const payment: CompletedPayment = {
+    const payment = {
       payment_id: row.payment_id,
-      status: 'completed',
       amount_cents: request.amount_cents,
       currency: request.currency,
       provider_charge_id: charged.charge.id,
       created_at: row.created_at.toISOString(),
     };
-    await postCompletedCharge(deps.pool, { workflowId, payment });
-    res.status(201).json(payment);
+    const answer = renderCheckoutAnswer({ outcome: 'completed', payment });
+    await postCompletedCharge(deps.pool, { workflowId, payment, answer });
+    res.status(answer.status).json(answer.body);
   });
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

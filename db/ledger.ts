@@ -2,9 +2,10 @@
 // (workflow ID, step): written with ON CONFLICT DO NOTHING, so an activity
 // re-executed after a crash (even after its commit) posts nothing new.
 import { inTransaction, type Pool } from './pool';
-import { recordPaymentOutcome, type PaymentRow } from './payments-store';
+import { recordPaymentOutcome, type PaymentRow } from './payments';
 import { insertPaymentEvent } from './webhooks-events';
-import type { CompletedPayment } from '../shared';
+import type { ChargedPayment } from '../domain/checkout';
+import type { CheckoutAnswer } from '../domain/checkout-answer';
 
 export const LEDGER_ACCOUNTS = {
   providerClearing: 'provider_clearing',
@@ -13,7 +14,9 @@ export const LEDGER_ACCOUNTS = {
 
 export interface ChargePosting {
   workflowId: string;
-  payment: CompletedPayment;
+  payment: ChargedPayment;
+  /** The answer the key gives from now on (domain/checkout-answer.ts). */
+  answer: CheckoutAnswer;
 }
 
 /**
@@ -41,11 +44,10 @@ export async function postCompletedCharge(pool: Pool, posting: ChargePosting): P
     const row = await recordPaymentOutcome(client, payment.payment_id, {
       status: 'completed',
       providerChargeId: payment.provider_charge_id,
-      responseStatus: 201,
-      response: payment,
+      answer: posting.answer,
     });
-    // the webhook outbox row commits with the status, or neither does (issue 8)
-    if (row.status === 'completed') await insertPaymentEvent(client, 'payment.completed', { ...payment });
+    // the webhook outbox row commits with the status, or neither does
+    if (row.status === 'completed') await insertPaymentEvent(client, 'payment.completed', { ...posting.answer.body });
     return { posted: transactionId !== undefined, row };
   });
 }

@@ -2,8 +2,8 @@
 // tick's workflow ID and a finding by (kind, charge), so a retried activity or
 // an overlapping window writes nothing twice.
 import type pg from 'pg';
-import type { LedgerChargePosting, Mismatch } from '../activities/reconciliation-compare';
-import type { MismatchKind, ReconciliationWindow } from '../workflows/reconciliation-shared';
+import type { LedgerChargePosting, Mismatch } from '../domain/reconciliation-compare';
+import type { MismatchKind, ReconciliationWindow } from '../domain/reconciliation';
 import { LEDGER_ACCOUNTS } from './ledger';
 
 type Queryable = Pick<pg.Pool, 'query'>;

@@ -21,6 +21,11 @@ export interface WebhookEndpointRow {
   updated_at: Date;
 }
 
+/** A new signing secret in the Standard Webhooks form: whsec_ and 24 random bytes, base64. */
+export function newWebhookSecret(): string {
+  return `whsec_${crypto.randomBytes(24).toString('base64')}`;
+}
+
 export function newEndpointId(): string {
   return `we_${crypto.randomBytes(12).toString('hex')}`;
 }

@@ -2,8 +2,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivities, createReconciliationActivities, PaymentsProvider, ProviderListings } from '../activities';
-import { createWebhookActivities, createWebhookHttpAgent } from '../activities/webhook-activities';
-import { WebhookDispatcher, webhookTaskQueue } from '../activities/webhook-dispatch';
+import { createWebhookActivities, createWebhookHttpAgent } from '../activities/webhooks/activities';
+import { WebhookDispatcher } from './webhook-dispatcher';
+import { webhookTaskQueue } from '../domain/webhooks';
 import { loadConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { ProviderProtection } from '../db/provider-protection';

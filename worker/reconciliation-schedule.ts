@@ -7,7 +7,7 @@
 // still mean one run per tick.
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Logger } from '../logger';
-import { RECONCILIATION_WORKFLOW_TYPE, type ReconciliationInput } from '../workflows/reconciliation-shared';
+import { RECONCILIATION_WORKFLOW_TYPE, type ReconciliationInput } from '../domain/reconciliation';
 
 export interface ReconciliationScheduleOptions {
   scheduleId: string;

@@ -2,8 +2,8 @@
 // (webhookTaskQueue() of the checkout's) and runs only delivery workflows and
 // their activity, so a delivery backlog never takes a checkout's slot.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { WebhookActivities } from '../activities/webhook-activities';
-import { webhookTaskQueue } from '../activities/webhook-dispatch';
+import type { WebhookActivities } from '../activities/webhooks/activities';
+import { webhookTaskQueue } from '../domain/webhooks';
 import { WORKFLOWS_PATH } from './create-worker';
 
 export interface WebhookWorkerDeps {

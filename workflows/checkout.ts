@@ -11,20 +11,21 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CheckoutActivities } from '../activities/checkout-activities';
+import type { CheckoutActivities } from '../activities/checkout/activities';
 import { DECLINE_CODES, DECLINE_FAILURES, FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { CHARGE_RETRY, REFUND_RETRY } from '../domain/retry-policies';
 import {
-  CHARGE_RETRY,
   DEFAULT_ACTIVITY_BUDGETS,
-  providerKey,
-  REFUND_RETRY,
-  SEARCH_ATTRIBUTES,
   type ActivityBudgets,
   type CheckoutInput,
   type CheckoutOutcome,
-  type FailedPayment,
+  type CompletedOutcome,
+  type FailedOutcome,
   type PaymentStatus,
-} from '../shared';
+  type RefundedOutcome,
+} from '../domain/checkout';
+import { providerKey } from '../domain/ids';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 
 // Fraud rules, remote or local: a refusal is final, anything else a few quick retries.
 const FRAUD_RETRY = {
@@ -117,6 +118,7 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
   if (!lean) setPaymentStatus('pending');
 
   let chargeId: string;
+  const facts = { payment_id: paymentId, amount_cents: request.amount_cents, currency: request.currency, created_at: createdAt };
   try {
     // Histories recorded before this change replay the remote activity they scheduled.
     if (patched(FRAUD_AS_LOCAL_ACTIVITY)) await acts.fraudLocal.checkFraud({ idempotencyKey, request });
@@ -129,55 +131,37 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
     chargeId = charge.id;
   } catch (err) {
     const declineType = declineTypeOf(err);
-    const outcome = declineType ? 'declined' : 'failed';
-    const payment: FailedPayment = {
-      payment_id: paymentId,
-      status: 'failed',
-      amount_cents: request.amount_cents,
-      currency: request.currency,
-      created_at: createdAt,
-      error: declineType
-        ? { code: DECLINE_CODES[declineType] ?? 'card_declined', message: 'the payment was declined' }
-        : { code: 'provider_unavailable', message: 'the payment provider could not be reached; no charge was confirmed' },
-    };
+    const outcome: FailedOutcome = declineType
+      ? { outcome: 'declined', payment: facts, code: DECLINE_CODES[declineType] ?? 'card_declined' }
+      : { outcome: 'failed', payment: facts, code: 'provider_unavailable' };
     if (!declineType) log.error('charge failed for good', { error: String(err) });
-    await acts.ledger.recordFailedPayment({ idempotencyKey, outcome, payment });
+    await acts.ledger.recordFailedPayment({ idempotencyKey, ...outcome });
     setPaymentStatus('failed');
     await notifyBestEffort(lean ? acts.notifyLocal : acts.notify, idempotencyKey, paymentId, 'failed');
-    return { outcome, payment };
+    return outcome;
   }
 
-  const payment = {
-    payment_id: paymentId,
-    status: 'completed' as const,
-    amount_cents: request.amount_cents,
-    currency: request.currency,
-    provider_charge_id: chargeId,
-    created_at: createdAt,
-  };
+  const payment = { ...facts, provider_charge_id: chargeId };
   // Compensation for the charge, registered before the step that may fail after
   // it: whatever ends that step for good, the money goes back.
   const compensate = async (reason: unknown): Promise<CheckoutOutcome> => {
     log.error('recording the payment failed for good; refunding the charge', { error: String(reason) });
     await acts.refund.refundCharge({ idempotencyKey, providerKey: providerKey(workflowId, 'refund'), chargeId });
-    const refunded = {
-      ...payment,
-      status: 'refunded' as const,
-      error: { code: 'payment_reversed', message: 'the payment could not be recorded and was refunded in full' },
-    };
-    await acts.ledger.recordRefundedPayment({ idempotencyKey, payment: refunded });
+    const refunded: RefundedOutcome = { outcome: 'refunded', payment, code: 'payment_reversed' };
+    await acts.ledger.recordRefundedPayment({ idempotencyKey, ...refunded });
     setPaymentStatus('refunded');
     await notifyBestEffort(lean ? acts.notifyLocal : acts.notify, idempotencyKey, paymentId, 'failed');
-    return { outcome: 'refunded', payment: refunded };
+    return refunded;
   };
+  const completed: CompletedOutcome = { outcome: 'completed', payment };
   try {
-    await acts.ledger.recordCompletedPayment({ idempotencyKey, payment });
+    await acts.ledger.recordCompletedPayment({ idempotencyKey, ...completed });
   } catch (err) {
     return compensate(err);
   }
   setPaymentStatus('completed');
   await notifyBestEffort(lean ? acts.notifyLocal : acts.notify, idempotencyKey, paymentId, 'completed');
-  return { outcome: 'completed', payment };
+  return completed;
 }
 
 function setPaymentStatus(status: PaymentStatus): void {

@@ -3,9 +3,10 @@
 // workflow ID and its run row is keyed by it. Deterministic orchestration only.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { log, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ReconciliationActivities } from '../activities/reconciliation-activities';
+import type { ReconciliationActivities } from '../activities/reconciliation/activities';
 import { FailureType } from '../errors';
-import { RECONCILIATION_RETRY, type ReconciliationInput, type ReconciliationSummary } from './reconciliation-shared';
+import { RECONCILIATION_RETRY } from '../domain/retry-policies';
+import type { ReconciliationInput, ReconciliationSummary } from '../domain/reconciliation';
 
 // Set by the Temporal server on every workflow a Schedule starts.
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -17,7 +17,8 @@
 // (from the worker's config, with jitter); its answer is in the history, so a
 // replay makes the same choice.
 import { proxyActivities, sleep } from '@temporalio/workflow';
-import type { DeliverWebhookResult, WebhookActivities } from '../activities/webhook-activities';
+import type { DeliverWebhookResult } from '../domain/webhooks';
+import type { WebhookActivities } from '../activities/webhooks/activities';
 
 export interface WebhookDeliveryInput {
   deliveryId: string;

@@ -1,0 +1,253 @@
+// The checkout's activities: all of its I/O. Each one is idempotent on its
+// own, so Temporal may run it again after a crash or a timeout.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { postCompletedCharge } from '../../db/ledger';
+import { recordPaymentOutcome } from '../../db/payments';
+import { inTransaction, type Pool } from '../../db/pool';
+import { insertPaymentEvent } from '../../db/webhooks-events';
+import type { ProviderProtection } from '../../db/provider-protection';
+import { DECLINE_CODES, FailureType } from '../../errors';
+import type { Logger } from '../../logger';
+import { CHARGE_RETRY, REFUND_RETRY } from '../../domain/retry-policies';
+import type { CheckoutRequest, CompletedOutcome, FailedOutcome, RefundedOutcome } from '../../domain/checkout';
+import { checkoutOutcomeOf, renderCheckoutAnswer } from '../../domain/checkout-answer';
+import type { ProviderCharge, ProviderRefund } from '../../domain/provider';
+import { PaymentsProvider } from './payments-provider';
+import { ProviderCallError } from '../../errors';
+import { fullJitterDelayMs } from '../retry-delay';
+
+export interface ActivityDeps {
+  pool: Pool;
+  provider: PaymentsProvider;
+  /** Shared breaker and retry budget in front of every provider call. */
+  protection: ProviderProtection;
+  logger: Logger;
+  config: {
+    fraudMaxAmountCents: number;
+    chargeTimeoutMs: number;
+    /** Test-only fault hook (CHECKOUT_CRASH_AFTER_LEDGER_COMMIT); never set in production. */
+    crashAfterLedgerCommit?: boolean;
+  };
+}
+
+/**
+ * A recording activity's input: the key and the workflow's outcome. Inputs
+ * scheduled before the answer moved out of the workflow carry the rendered
+ * body instead; checkoutOutcomeOf reads both.
+ */
+export type RecordInput<O> = { idempotencyKey: string } & O;
+
+export interface ChargeInput {
+  idempotencyKey: string;
+  providerKey: string;
+  request: CheckoutRequest;
+}
+
+const DECLINE_TYPES: Record<string, FailureType> = {
+  card_declined: FailureType.CardDeclined,
+  insufficient_funds: FailureType.InsufficientFunds,
+};
+
+// Leave the activity this much of its start-to-close to report a timeout
+// itself, with a jittered retry delay, rather than being cut off by Temporal.
+const TIMEOUT_MARGIN_MS = 100;
+
+/** The provider call's whole-request timeout: inside this attempt's start-to-close, leaving the margin. */
+function providerCallTimeoutMs(ctx: Context, chargeTimeoutMs: number): number {
+  return Math.max(1, Math.min(chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
+}
+
+export function createActivities({ pool, provider, protection, logger, config }: ActivityDeps) {
+  /**
+   * Runs one provider call through the shared breaker and retry budget. A
+   * refusal touches nothing and becomes a retryable failure whose delay waits
+   * out the breaker or spreads deferred retries, with jitter.
+   */
+  async function guarded<T>(callKey: string, call: () => Promise<T>, log: Logger): Promise<T> {
+    const admission = await protection.admit(callKey);
+    if (!admission.admitted) {
+      const open = admission.reason === 'breaker_open';
+      // open: past the remaining open time, spread so a backlog does not arrive at once;
+      // over budget: anywhere in the next window
+      const spreadMs = open ? Math.min(10_000, Math.max(1_000, admission.retryAfterMs)) : admission.retryAfterMs;
+      const delayMs = (open ? admission.retryAfterMs : 0) + 1 + Math.floor(Math.random() * spreadMs);
+      log.warn({ reason: admission.reason, nextRetryDelayMs: delayMs }, 'provider call not admitted; waiting');
+      throw ApplicationFailure.create({
+        message: open ? 'provider circuit breaker is open' : 'provider retry budget exhausted; retry deferred',
+        type: open ? FailureType.ProviderCircuitOpen : FailureType.RetryBudgetExhausted,
+        nextRetryDelay: delayMs,
+      });
+    }
+    try {
+      const result = await call();
+      await protection.record(admission, 'success');
+      return result;
+    } catch (err) {
+      // declines and other answers on purpose mean the provider is healthy
+      const providerFailed = err instanceof ProviderCallError && err.retryable;
+      await protection.record(admission, providerFailed ? 'failure' : 'success');
+      throw err;
+    }
+  }
+
+  function currentWorkflowId(): string {
+    const workflowId = Context.current().info.workflowExecution?.workflowId;
+    if (!workflowId) throw ApplicationFailure.nonRetryable('checkout activities run only inside a workflow', FailureType.InvalidRequest);
+    return workflowId;
+  }
+
+  function activityLogger(idempotencyKey: string): Logger {
+    const info = Context.current().info;
+    return logger.child({
+      workflowId: info.workflowExecution?.workflowId,
+      idempotencyKey,
+      activity: info.activityType,
+      attempt: info.attempt,
+    });
+  }
+
+  return {
+    /** Our own rules, before any money moves. */
+    async checkFraud(input: { idempotencyKey: string; request: CheckoutRequest }): Promise<void> {
+      if (input.request.amount_cents > config.fraudMaxAmountCents) {
+        activityLogger(input.idempotencyKey).warn({ amount_cents: input.request.amount_cents }, 'fraud rules refused checkout');
+        throw ApplicationFailure.nonRetryable(
+          `amount ${input.request.amount_cents} exceeds the fraud limit ${config.fraudMaxAmountCents}`,
+          FailureType.FraudRejected,
+          { code: DECLINE_CODES[FailureType.FraudRejected] },
+        );
+      }
+    },
+
+    /** Charges at the provider under a key of its own; the provider's idempotency makes a retry safe. */
+    async chargePayment(input: ChargeInput): Promise<ProviderCharge> {
+      const ctx = Context.current();
+      const log = activityLogger(input.idempotencyKey);
+      const timeoutMs = providerCallTimeoutMs(ctx, config.chargeTimeoutMs);
+      try {
+        const result = await guarded(
+          input.providerKey,
+          () => provider.charge({ idempotencyKey: input.providerKey, ...input.request }, timeoutMs, ctx.cancellationSignal),
+          log,
+        );
+        if (result.kind === 'declined') {
+          const type = DECLINE_TYPES[result.code] ?? FailureType.CardDeclined;
+          log.info({ code: result.code }, 'provider declined the charge');
+          throw ApplicationFailure.nonRetryable(`provider declined: ${result.code}`, type, { code: result.code });
+        }
+        log.info({ chargeId: result.charge.id }, 'charged');
+        return result.charge;
+      } catch (err) {
+        throw providerFailure(err, CHARGE_RETRY, log);
+      }
+    },
+
+    /** Compensation: refunds a charge under its own provider key (`<workflowId>:refund`). */
+    async refundCharge(input: { idempotencyKey: string; providerKey: string; chargeId: string }): Promise<ProviderRefund> {
+      const ctx = Context.current();
+      const log = activityLogger(input.idempotencyKey);
+      const timeoutMs = providerCallTimeoutMs(ctx, config.chargeTimeoutMs);
+      try {
+        const refund = await guarded(
+          input.providerKey,
+          () => provider.refund({ idempotencyKey: input.providerKey, chargeId: input.chargeId }, timeoutMs, ctx.cancellationSignal),
+          log,
+        );
+        log.warn({ chargeId: input.chargeId, refundId: refund.id }, 'charge refunded (compensation)');
+        return refund;
+      } catch (err) {
+        throw providerFailure(err, REFUND_RETRY, log);
+      }
+    },
+
+    /** A charged payment whose later step failed for good: refunded, no ledger posting, row ends `refunded`. */
+    async recordRefundedPayment(input: RecordInput<RefundedOutcome>): Promise<void> {
+      const outcome = checkoutOutcomeOf(input) as RefundedOutcome;
+      const answer = renderCheckoutAnswer(outcome);
+      // the payment.refunded webhook outbox row commits with the status
+      await inTransaction(pool, async (client) => {
+        const row = await recordPaymentOutcome(client, outcome.payment.payment_id, {
+          status: 'refunded',
+          providerChargeId: outcome.payment.provider_charge_id,
+          failureCode: 'payment_reversed',
+          answer,
+        });
+        if (row.status === 'refunded') await insertPaymentEvent(client, 'payment.refunded', { ...answer.body });
+      });
+      activityLogger(input.idempotencyKey).warn({ code: 'payment_reversed' }, 'payment refunded');
+    },
+
+    /** Ledger posting and payment completion in one transaction, keyed (workflow ID, 'charge'). */
+    async recordCompletedPayment(input: RecordInput<CompletedOutcome>): Promise<void> {
+      const workflowId = currentWorkflowId();
+      const outcome = checkoutOutcomeOf({ ...input, outcome: 'completed' }) as CompletedOutcome;
+      let posted: boolean;
+      try {
+        ({ posted } = await postCompletedCharge(pool, { workflowId, payment: outcome.payment, answer: renderCheckoutAnswer(outcome) }));
+      } catch (err) {
+        throw ledgerFailure(err);
+      }
+      activityLogger(input.idempotencyKey).info({ paymentId: outcome.payment.payment_id, posted }, 'ledger posting recorded');
+      if (config.crashAfterLedgerCommit && posted) {
+        // TEST-ONLY FAULT HOOK (docs/design.md, "Failure scenarios"): die after
+        // the commit and before Temporal hears the activity completed, so the
+        // retry must find its posting (the inbox) and change nothing. Enabled
+        // only by CHECKOUT_CRASH_AFTER_LEDGER_COMMIT in drills and tests.
+        activityLogger(input.idempotencyKey).warn('test fault hook: killing the worker after the ledger commit');
+        process.kill(process.pid, 'SIGKILL');
+      }
+    },
+
+    /** A declined or failed checkout: no ledger posting, the payment row ends `failed` with its answer. */
+    async recordFailedPayment(input: RecordInput<FailedOutcome>): Promise<void> {
+      const outcome = checkoutOutcomeOf(input) as FailedOutcome;
+      const answer = renderCheckoutAnswer(outcome);
+      // the payment.failed webhook outbox row commits with the status
+      await inTransaction(pool, async (client) => {
+        const row = await recordPaymentOutcome(client, outcome.payment.payment_id, { status: 'failed', failureCode: outcome.code, answer });
+        if (row.status === 'failed') await insertPaymentEvent(client, 'payment.failed', { ...answer.body });
+      });
+      activityLogger(input.idempotencyKey).info({ code: outcome.code }, 'payment failed');
+    },
+
+    /** Best effort, at most once per payment: a failure here never fails the payment. */
+    async notifyCustomer(input: { idempotencyKey: string; paymentId: string; kind: 'completed' | 'failed' }): Promise<void> {
+      const res = await pool.query(
+        'INSERT INTO notifications (payment_id, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [input.paymentId, input.kind],
+      );
+      if (res.rowCount) activityLogger(input.idempotencyKey).info({ kind: input.kind }, 'customer notified');
+    },
+  };
+}
+
+export type CheckoutActivities = ReturnType<typeof createActivities>;
+
+/** Provider errors as Temporal failures: retryable ones with a full-jitter delay that honours Retry-After. */
+function providerFailure(err: unknown, policy: { initialIntervalMs: number; maximumIntervalMs: number }, log: Logger): unknown {
+  if (!(err instanceof ProviderCallError)) return err;
+  if (!err.retryable) {
+    return ApplicationFailure.nonRetryable(err.message, FailureType.InvalidRequest, { status: err.status });
+  }
+  const delayMs = fullJitterDelayMs(Context.current().info.attempt, policy, err.retryAfterMs);
+  log.warn({ err: err.message, nextRetryDelayMs: delayMs }, 'provider call failed; will retry');
+  return ApplicationFailure.create({
+    message: err.message,
+    type: FailureType.ProviderUnavailable,
+    nextRetryDelay: delayMs,
+    details: [{ status: err.status }],
+  });
+}
+
+/**
+ * Integrity errors (SQLSTATE class 23) and our own balance check (P0001) will
+ * fail the same way every time: non-retryable, so the workflow compensates.
+ * Anything else (connection lost, timeouts) is retried.
+ */
+function ledgerFailure(err: unknown): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('23') || code === 'P0001')) {
+    return ApplicationFailure.nonRetryable(`ledger refused the posting: ${(err as Error).message}`, FailureType.LedgerRefused, { sqlstate: code });
+  }
+  return err;
+}

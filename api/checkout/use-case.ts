@@ -1,0 +1,137 @@
+// The checkout use case: one idempotency key, one payment row, one workflow.
+// It says what happened; the route (./route.ts) says it in HTTP.
+import crypto from 'node:crypto';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { ActivityBudgets, CheckoutInput, CheckoutOutcome, CheckoutRequest } from '../../domain/checkout';
+import { checkoutOutcomeOf, renderCheckoutAnswer, type CheckoutAnswer } from '../../domain/checkout-answer';
+import { checkoutWorkflowId } from '../../domain/ids';
+import { markStartAttempt, type PaymentRow } from '../../db/payments';
+import type { Pool } from '../../db/pool';
+import { reservePendingPayment } from '../../db/rate-limit';
+import { DeadlinePassed } from '../../errors';
+import type { Logger } from '../../logger';
+import { startOrAttachCheckout, type CheckoutHandle } from '../../workflow-starts/checkout';
+import { settledBy } from '../deadline';
+import { fingerprintOf } from './schema';
+
+export interface CheckoutDeps {
+  client: Client;
+  pool: Pool;
+  logger: Logger;
+  taskQueue: string;
+  activityBudgets: ActivityBudgets;
+  /** new checkouts per customer per minute, counted in Postgres across every api instance; undefined: unlimited */
+  rateLimitPerMinute?: number;
+}
+
+/** What a checkout request came to. */
+export type CheckoutResult =
+  /** The outcome's answer; replayed when an earlier request created the payment. */
+  | { kind: 'answered'; answer: CheckoutAnswer; replayed: boolean; outcome: CheckoutOutcome['outcome'] | 'replayed' }
+  /** Still running when the api's budget ended; the workflow goes on. */
+  | { kind: 'pending'; paymentId: string }
+  /** The customer is at its rate; nothing was written. */
+  | { kind: 'rate_limited'; customerId: string; limitPerMinute: number; retryAfterMs: number }
+  /** The key was used before with another body; nothing runs. */
+  | { kind: 'key_reused' }
+  /** Temporal could not be reached to start the workflow; nothing started. */
+  | { kind: 'start_unavailable' }
+  /** The workflow itself failed (a bug, not an outcome). */
+  | { kind: 'workflow_failed' };
+
+/**
+ * A dependency that does not answer within this is down as far as the client
+ * is concerned: 503 + Retry-After at once rather than spending the whole api budget.
+ */
+export const DEPENDENCY_BUDGET_MS = 1_000;
+
+export function createCheckout(deps: CheckoutDeps) {
+  return async function checkout(idempotencyKey: string, request: CheckoutRequest, deadline: number): Promise<CheckoutResult> {
+    const workflowId = checkoutWorkflowId(idempotencyKey);
+    const fingerprint = fingerprintOf(request);
+    const log = deps.logger.child({ workflowId, idempotencyKey });
+    const dependencyDeadline = () => Math.min(deadline, Date.now() + DEPENDENCY_BUDGET_MS);
+
+    const reservation = await reservePendingPayment(
+      deps.pool,
+      { paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`, idempotencyKey, workflowId, fingerprint, request },
+      { perMinute: deps.rateLimitPerMinute, deadline: dependencyDeadline() },
+    );
+    if (reservation.kind === 'rate_limited') {
+      log.info({ customerId: request.customer_id, retryAfterMs: reservation.retryAfterMs }, 'customer over its checkout rate; answering 429');
+      return {
+        kind: 'rate_limited',
+        customerId: request.customer_id,
+        limitPerMinute: deps.rateLimitPerMinute ?? 0,
+        retryAfterMs: reservation.retryAfterMs,
+      };
+    }
+    const { row, created } = reservation;
+    if (row.fingerprint !== fingerprint) {
+      log.warn('idempotency key reused with a different body');
+      return { kind: 'key_reused' };
+    }
+    if (row.response_status !== null && row.response !== null) return storedAnswerOf(row);
+    // A pending row from an earlier request may have no workflow (its start
+    // failed). Marking this start attempt keeps the orphan sweeper off the row;
+    // if the sweeper removed it first (or it just settled), start over.
+    if (!created) {
+      const marked = await markStartAttempt(deps.pool, row.payment_id, dependencyDeadline());
+      if (!marked) return checkout(idempotencyKey, request, deadline);
+    }
+
+    const input: CheckoutInput = {
+      paymentId: row.payment_id,
+      idempotencyKey,
+      request,
+      createdAt: row.created_at.toISOString(),
+      budgets: deps.activityBudgets,
+    };
+    // Its own short deadline: an unreachable Temporal is a fast 503, not a 3 s wait.
+    const startDeadline = dependencyDeadline();
+    let handle: CheckoutHandle;
+    try {
+      handle = await settledBy(startDeadline, startOrAttachCheckout(deps.client, deps.taskQueue, workflowId, input, startDeadline));
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not start the checkout workflow');
+      return { kind: 'start_unavailable' };
+    }
+    let outcome: CheckoutOutcome | undefined;
+    try {
+      outcome = await resultWithin(deps.client, handle, deadline);
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) return { kind: 'workflow_failed' };
+      throw err;
+    }
+    if (!outcome) {
+      log.info('checkout still running past the api budget; answering 202');
+      return { kind: 'pending', paymentId: row.payment_id };
+    }
+    log.info({ outcome: outcome.outcome }, 'checkout answered');
+    // Only the request that created the payment gets the first-execution answer.
+    const answer = renderCheckoutAnswer(outcome);
+    return created
+      ? { kind: 'answered', answer, replayed: false, outcome: outcome.outcome }
+      : { kind: 'answered', answer, replayed: true, outcome: 'replayed' };
+  };
+}
+
+/** The answer stored with the key: what the first request got. */
+function storedAnswerOf(row: PaymentRow): CheckoutResult {
+  const answer = { status: row.response_status ?? 500, body: row.response } as CheckoutAnswer;
+  return { kind: 'answered', answer, replayed: true, outcome: 'replayed' };
+}
+
+/** The workflow's outcome, or undefined when the deadline passes first (the workflow goes on). */
+async function resultWithin(client: Client, handle: CheckoutHandle, deadline: number): Promise<CheckoutOutcome | undefined> {
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return undefined;
+  const signal = AbortSignal.timeout(remaining);
+  try {
+    const recorded = await settledBy(deadline, client.withAbortSignal(signal, () => handle.result()));
+    return checkoutOutcomeOf(recorded);
+  } catch (err) {
+    if (signal.aborted || err instanceof DeadlinePassed) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,117 @@
+// SQL for the payments table: one row per idempotency key, holding the
+// request's fingerprint, the status and the answer given for that key.
+import type pg from 'pg';
+import type { CheckoutAnswer } from '../domain/checkout-answer';
+import type { CheckoutRequest, PaymentStatus } from '../domain/checkout';
+import { withConnectionBy, type Run } from './deadline';
+
+export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+export interface PaymentRow {
+  payment_id: string;
+  idempotency_key: string;
+  workflow_id: string;
+  fingerprint: string;
+  customer_id: string;
+  amount_cents: number;
+  currency: string;
+  payment_method_id: string;
+  status: PaymentStatus;
+  provider_charge_id: string | null;
+  failure_code: string | null;
+  response_status: number | null;
+  response: unknown;
+  created_at: Date;
+  updated_at: Date;
+  start_attempted_at: Date | null;
+}
+
+export interface NewPayment {
+  paymentId: string;
+  idempotencyKey: string;
+  workflowId: string;
+  fingerprint: string;
+  request: CheckoutRequest;
+}
+
+const INSERT_PENDING_SQL = `INSERT INTO payments (payment_id, idempotency_key, workflow_id, fingerprint, customer_id, amount_cents, currency, payment_method_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     -- any unique column: idempotency_key and workflow_id conflict together, and
+     -- concurrent inserts may trip either index first
+     ON CONFLICT DO NOTHING
+     RETURNING *`;
+
+/** Inserts the pending row for a key, or returns the row already there (created: false). */
+export async function insertPendingPayment(db: Queryable, p: NewPayment): Promise<{ row: PaymentRow; created: boolean }> {
+  return insertOrFind((text, values) => db.query(text, values), p);
+}
+
+export async function insertOrFind(run: Run, p: NewPayment): Promise<{ row: PaymentRow; created: boolean }> {
+  const inserted = await run<PaymentRow>(INSERT_PENDING_SQL, [
+    p.paymentId,
+    p.idempotencyKey,
+    p.workflowId,
+    p.fingerprint,
+    p.request.customer_id,
+    p.request.amount_cents,
+    p.request.currency,
+    p.request.payment_method_id,
+  ]);
+  if (inserted.rows[0]) return { row: inserted.rows[0], created: true };
+  const existing = await run<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [p.idempotencyKey]);
+  if (!existing.rows[0]) throw new Error(`payment for key ${p.idempotencyKey} neither inserted nor found`);
+  return { row: existing.rows[0], created: false };
+}
+
+export async function findPaymentByKey(db: Queryable, idempotencyKey: string): Promise<PaymentRow | undefined> {
+  const res = await db.query<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [idempotencyKey]);
+  return res.rows[0];
+}
+
+export async function findPaymentById(db: Queryable, paymentId: string): Promise<PaymentRow | undefined> {
+  const res = await db.query<PaymentRow>('SELECT * FROM payments WHERE payment_id = $1', [paymentId]);
+  return res.rows[0];
+}
+
+export interface PaymentOutcome {
+  status: Exclude<PaymentStatus, 'pending'>;
+  providerChargeId?: string;
+  failureCode?: string;
+  /** What this key answers from now on, first time and replays alike (domain/checkout-answer.ts). */
+  answer: CheckoutAnswer;
+}
+
+/**
+ * Records the final outcome once: a pending row moves to its terminal status;
+ * a row already terminal is left as it is (a re-executed activity changes nothing).
+ */
+export async function recordPaymentOutcome(db: Queryable, paymentId: string, outcome: PaymentOutcome): Promise<PaymentRow> {
+  await db.query(
+    `UPDATE payments
+        SET status = $2, provider_charge_id = $3, failure_code = $4, response_status = $5, response = $6, updated_at = now()
+      WHERE payment_id = $1 AND status = 'pending'`,
+    [
+      paymentId,
+      outcome.status,
+      outcome.providerChargeId ?? null,
+      outcome.failureCode ?? null,
+      outcome.answer.status,
+      JSON.stringify(outcome.answer.body),
+    ],
+  );
+  const row = await findPaymentById(db, paymentId);
+  if (!row) throw new Error(`payment ${paymentId} does not exist`);
+  return row;
+}
+
+/**
+ * Marks that a workflow start is about to be attempted for a pending row, by
+ * `deadline` (epoch ms) or DatabaseUnavailableError. False when the row is gone
+ * (the orphan sweeper removed it) or no longer pending.
+ */
+export async function markStartAttempt(pool: pg.Pool, paymentId: string, deadline: number): Promise<boolean> {
+  return withConnectionBy(pool, deadline, async (run) => {
+    const res = await run("UPDATE payments SET start_attempted_at = now() WHERE payment_id = $1 AND status = 'pending'", [paymentId]);
+    return res.rowCount === 1;
+  });
+}

@@ -1,0 +1,10 @@
+// Custom search attributes, registered when the dev server starts and upserted
+// by the workflow, so a payment is found in the Web UI by customer and status
+// (and by idempotency key through its workflow ID).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const SEARCH_ATTRIBUTES = {
+  customerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
+  paymentStatus: defineSearchAttributeKey('PaymentStatus', SearchAttributeType.KEYWORD),
+  amountCents: defineSearchAttributeKey('AmountCents', SearchAttributeType.INT),
+};

@@ -1,0 +1,496 @@
+// Static checks of docker-compose.yml, deploy/nginx.conf and the Dockerfile.
+// Nothing here needs Docker: the stack was written on a machine without an
+// engine, so these checks are what stands between it and a user's
+// `docker compose up`. Every failure message says what to fix.
+//
+// CHECKOUT_COMPOSE_FILE=/path/to/docker-compose.yml checks another copy (the
+// nginx.conf it mounts is found relative to that copy, as Docker would).
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CONFIG_VARIABLES, loadConfig, type Config } from '../../config';
+import { ConfigError } from '../../errors';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../scripts/temporal-dev-server';
+
+const COMPOSE_FILE = path.resolve(process.env.CHECKOUT_COMPOSE_FILE ?? path.join(__dirname, '..', '..', 'docker-compose.yml'));
+const COMPOSE_DIR = path.dirname(COMPOSE_FILE);
+const PACKAGE_JSON = path.join(__dirname, '..', '..', 'package.json');
+
+/** Services the product needs, and what each is for (said in failure messages). */
+const REQUIRED_SERVICES: Record<string, string> = {
+  postgres: "the app's Postgres (payments, ledger)",
+  'temporal-postgres': "Temporal's own Postgres",
+  temporal: 'the Temporal server',
+  'temporal-ui': 'the Temporal Web UI',
+  'payments-stub': 'the fake payment provider',
+  worker: 'the Temporal worker',
+  api: 'the HTTP api',
+  edge: 'the nginx edge proxy in front of the api',
+};
+
+/** The processes built from this repo, each configured only through config.ts. */
+const APP_SERVICES = ['api', 'worker', 'payments-stub'] as const;
+
+/** Search attributes the checkout workflow sets; they must exist in the namespace. */
+const SEARCH_ATTRIBUTES: Record<string, string> = {
+  CustomerId: 'Keyword',
+  PaymentStatus: 'Keyword',
+  AmountCents: 'Int',
+};
+
+interface Service {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  command?: string | string[];
+  entrypoint?: string | string[];
+  environment?: Record<string, unknown> | string[];
+  ports?: unknown[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  volumes?: unknown[];
+  healthcheck?: { test?: string | string[] };
+}
+
+interface ComposeFile {
+  services?: Record<string, Service>;
+}
+
+const compose = parse(fs.readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as ComposeFile;
+const services: Record<string, Service> = compose.services ?? {};
+
+function service(name: string): Service {
+  const s = services[name];
+  if (!s) throw new Error(`${COMPOSE_FILE} has no service "${name}"`);
+  return s;
+}
+
+/** The environment compose gives a service, as the strings the process sees. */
+function envOf(name: string): Record<string, string> {
+  const raw = service(name).environment ?? {};
+  const env: Record<string, string> = {};
+  if (Array.isArray(raw)) {
+    for (const entry of raw) {
+      const eq = String(entry).indexOf('=');
+      if (eq < 0) throw new Error(`service "${name}": environment entry "${entry}" has no value; it would be copied from the host's environment`);
+      env[String(entry).slice(0, eq)] = String(entry).slice(eq + 1);
+    }
+    return env;
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === null || value === undefined) {
+      throw new Error(`service "${name}": ${key} has no value; it would be copied from the host's environment`);
+    }
+    env[key] = String(value);
+  }
+  return env;
+}
+
+/** What config.ts makes of a service's environment; a refusal names the service. */
+function configOf(name: string): Config {
+  try {
+    return loadConfig(envOf(name));
+  } catch (err) {
+    throw new Error(`service "${name}": config.ts refuses its environment: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The command line of a service as one string (entrypoint then command). */
+function commandOf(name: string): string {
+  const s = service(name);
+  const part = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(' ') : (v ?? ''));
+  return `${part(s.entrypoint)} ${part(s.command)}`.trim();
+}
+
+function imageOf(name: string): string {
+  return service(name).image ?? '';
+}
+
+interface PortMapping {
+  host: number | undefined;
+  container: number;
+}
+
+function portsOf(name: string): PortMapping[] {
+  return (service(name).ports ?? []).map((p): PortMapping => {
+    if (typeof p === 'object' && p !== null) {
+      const o = p as { target?: unknown; published?: unknown };
+      return { container: Number(o.target), host: o.published === undefined ? undefined : Number(o.published) };
+    }
+    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const container = Number(parts[parts.length - 1]);
+    const host = parts.length >= 2 ? Number(parts[parts.length - 2]) : undefined;
+    if (!Number.isInteger(container) || (host !== undefined && !Number.isInteger(host))) {
+      throw new Error(`service "${name}": cannot read port mapping "${String(p)}" (port ranges are not supported here)`);
+    }
+    return { host, container };
+  });
+}
+
+/** The host port a service publishes for one of its container ports. */
+function publishedPort(name: string, containerPort: number): number | undefined {
+  return portsOf(name).find((p) => p.container === containerPort)?.host;
+}
+
+function dependsOn(name: string): Record<string, string | undefined> {
+  const raw = service(name).depends_on ?? {};
+  if (Array.isArray(raw)) return Object.fromEntries(raw.map((d) => [d, undefined]));
+  return Object.fromEntries(Object.entries(raw).map(([d, v]) => [d, v?.condition]));
+}
+
+// ---- deploy/nginx.conf --------------------------------------------------------
+
+interface NginxDirective {
+  name: string;
+  args: string[];
+  block?: NginxDirective[];
+}
+
+/** A small parser for nginx's syntax: directives, quoted arguments, blocks, comments. */
+function parseNginx(text: string): NginxDirective[] {
+  const tokens: string[] = [];
+  const re = /#[^\n]*|"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([{};])|([^\s{};"'#]+)/g;
+  for (const m of text.matchAll(re)) {
+    if (m[0].startsWith('#')) continue;
+    tokens.push(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '');
+  }
+  let i = 0;
+  const readBlock = (): NginxDirective[] => {
+    const out: NginxDirective[] = [];
+    while (i < tokens.length) {
+      const name = tokens[i++] ?? '';
+      if (name === '}') return out;
+      const args: string[] = [];
+      while (i < tokens.length && tokens[i] !== ';' && tokens[i] !== '{') args.push(tokens[i++] ?? '');
+      const end = tokens[i++];
+      out.push(end === '{' ? { name, args, block: readBlock() } : { name, args });
+    }
+    return out;
+  };
+  return readBlock();
+}
+
+function allDirectives(tree: NginxDirective[]): NginxDirective[] {
+  return tree.flatMap((d) => [d, ...(d.block ? allDirectives(d.block) : [])]);
+}
+
+/** nginx time ("10s", "500ms", "1m30s", "10" = seconds) in milliseconds. */
+function nginxTimeMs(value: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const parts = [...value.matchAll(/(\d+)(ms|s|m|h|d)?/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value) throw new Error(`cannot read nginx time "${value}"`);
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] ?? 's'] ?? NaN), 0);
+}
+
+/** Where the edge service mounts its nginx.conf from, relative to the compose file. */
+function edgeNginxConfPath(): string {
+  for (const v of service('edge').volumes ?? []) {
+    const [source, target] = typeof v === 'string' ? v.split(':') : [(v as { source?: string }).source, (v as { target?: string }).target];
+    if (source && target && /^\/etc\/nginx\/(nginx\.conf|conf\.d\/[^/]+\.conf)$/.test(target)) return path.resolve(COMPOSE_DIR, source);
+  }
+  throw new Error('service "edge" mounts no nginx configuration (expected ./deploy/nginx.conf:/etc/nginx/nginx.conf:ro in its volumes)');
+}
+
+function nginxDirectives(): NginxDirective[] {
+  return allDirectives(parseNginx(fs.readFileSync(edgeNginxConfPath(), 'utf8')));
+}
+
+/** The port nginx listens on inside the edge container. */
+function nginxListenPort(): number {
+  const listen = nginxDirectives().find((d) => d.name === 'listen');
+  const port = Number((listen?.args[0] ?? '').split(':').pop());
+  if (!Number.isInteger(port)) throw new Error('deploy/nginx.conf has no `listen <port>;`');
+  return port;
+}
+
+/** host and port of every proxy_pass, resolving `set $var ...` and upstream blocks. */
+function nginxProxyTargets(): { host: string; port: number }[] {
+  const tree = parseNginx(fs.readFileSync(edgeNginxConfPath(), 'utf8'));
+  const all = allDirectives(tree);
+  const vars = new Map(all.filter((d) => d.name === 'set').map((d) => [d.args[0] ?? '', d.args[1] ?? '']));
+  const upstreams = new Map(
+    all
+      .filter((d) => d.name === 'upstream')
+      .map((d) => [d.args[0] ?? '', (d.block ?? []).filter((s) => s.name === 'server').map((s) => s.args[0] ?? '')]),
+  );
+  return all
+    .filter((d) => d.name === 'proxy_pass')
+    .flatMap((d) => {
+      const value = d.args[0] ?? '';
+      const url = new URL(value.startsWith('$') ? (vars.get(value) ?? value) : value);
+      const servers = upstreams.get(url.hostname) ?? [`${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`];
+      return servers.map((s) => {
+        const [host = '', port = '80'] = s.split(':');
+        return { host, port: Number(port) };
+      });
+    });
+}
+
+// ---- who listens where ----------------------------------------------------------
+
+/** The port a service listens on inside its container, from its image or config.ts. */
+function listeningPort(name: string): number | undefined {
+  const image = imageOf(name);
+  const env = services[name]?.environment ? envOf(name) : {};
+  if (image.startsWith('postgres:')) return Number(env.PGPORT ?? 5432);
+  if (/^temporalio\/(auto-setup|server):/.test(image)) return Number(env.FRONTEND_GRPC_PORT ?? 7233);
+  if (image.startsWith('temporalio/ui:')) return Number(env.TEMPORAL_UI_PORT ?? 8080);
+  if (image.startsWith('nginx:')) return nginxListenPort();
+  const command = commandOf(name);
+  if (/\bstart:api\b/.test(command)) return configOf(name).api.port;
+  if (/\bstart:stub\b/.test(command)) return configOf(name).stub.port;
+  return undefined;
+}
+
+/** Checks that host:port names a service of this file that listens on that port. */
+function expectPointsAtService(from: string, variable: string, host: string, port: number, expected: string): void {
+  expect(
+    host,
+    `service "${from}": ${variable} points at host "${host}", but the service "${expected}" is the one it must reach`,
+  ).toBe(expected);
+  expect(services[host], `service "${from}": ${variable} names host "${host}", which is no service in docker-compose.yml`).toBeDefined();
+  expect(
+    port,
+    `service "${from}": ${variable} uses port ${port}, but service "${host}" listens on ${listeningPort(host)} inside its container`,
+  ).toBe(listeningPort(host));
+}
+
+function splitHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+}
+
+/** Every string anywhere below a value (for the `$` check). */
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(strings);
+  return [];
+}
+
+// ---- the checks ------------------------------------------------------------------
+
+describe('docker-compose.yml', () => {
+  it('defines every service the product needs', () => {
+    for (const [name, role] of Object.entries(REQUIRED_SERVICES)) {
+      expect(services[name], `docker-compose.yml has no service "${name}" (${role})`).toBeDefined();
+    }
+    const setup = Object.keys(services).filter((n) => imageOf(n).startsWith('temporalio/admin-tools:'));
+    expect(setup, 'docker-compose.yml needs a service on temporalio/admin-tools that registers the search attributes').not.toHaveLength(0);
+  });
+
+  it('pins every image to a version', () => {
+    for (const [name, s] of Object.entries(services)) {
+      if (!s.image) continue;
+      const tag = s.image.includes(':') ? s.image.slice(s.image.lastIndexOf(':') + 1) : '';
+      expect(tag, `service "${name}": image "${s.image}" has no version tag; pin one so every user gets the same stack`).not.toBe('');
+      expect(tag, `service "${name}": image "${s.image}" uses "latest"; pin a version`).not.toBe('latest');
+    }
+  });
+
+  it('builds the app services from this repo and runs npm scripts that exist', () => {
+    const scripts = (JSON.parse(fs.readFileSync(PACKAGE_JSON, 'utf8')) as { scripts: Record<string, string> }).scripts;
+    for (const name of APP_SERVICES) {
+      const build = service(name).build;
+      expect(build, `service "${name}" must be built from this repo's Dockerfile (build: .)`).toBeDefined();
+      const context = typeof build === 'string' ? build : (build?.context ?? '.');
+      const dockerfile = typeof build === 'object' && build.dockerfile ? build.dockerfile : 'Dockerfile';
+      const file = path.resolve(COMPOSE_DIR, context, dockerfile);
+      expect(fs.existsSync(file), `service "${name}" builds from ${file}, which does not exist`).toBe(true);
+      const script = /npm run ([\w:-]+)/.exec(commandOf(name))?.[1];
+      expect(script, `service "${name}" must run an npm script (command: npm run ...)`).toBeDefined();
+      expect(Object.keys(scripts), `service "${name}" runs "npm run ${script}", which package.json does not define`).toContain(script);
+    }
+    expect(commandOf('api')).toMatch(/\bstart:api\b/);
+    expect(commandOf('worker')).toMatch(/\bstart:worker\b/);
+    expect(commandOf('payments-stub')).toMatch(/\bstart:stub\b/);
+  });
+
+  it('has no "$" that compose would fill in from the host environment', () => {
+    for (const [name, s] of Object.entries(services)) {
+      const lines = strings(s).flatMap((text) => text.split('\n'));
+      const lone = lines.filter((line) => line.replace(/\$\$/g, '').includes('$')).map((line) => line.trim());
+      expect(lone, `service "${name}" has a single "$" in these lines; compose substitutes it from the host's environment (write "$$" for the shell)`).toEqual([]);
+    }
+  });
+
+  it('depends only on services that exist', () => {
+    for (const name of Object.keys(services)) {
+      for (const dep of Object.keys(dependsOn(name))) {
+        expect(services[dep], `service "${name}" depends on "${dep}", which is no service in docker-compose.yml`).toBeDefined();
+      }
+    }
+  });
+
+  describe.each(APP_SERVICES)('service %s', (name) => {
+    it('sets only variables that config.ts reads', () => {
+      const unknown = Object.keys(envOf(name)).filter((v) => !CONFIG_VARIABLES.includes(v));
+      expect(
+        unknown,
+        `service "${name}" sets ${unknown.join(', ')}, which config.ts does not read (a typo, or a setting that silently does nothing). config.ts reads: ${CONFIG_VARIABLES.join(', ')}`,
+      ).toEqual([]);
+    });
+
+    it('has an environment that config.ts accepts (names, values, budget order)', () => {
+      // configOf throws with the service's name and config.ts's full reason.
+      expect(configOf(name)).toBeDefined();
+    });
+
+    it('listens on all interfaces so other containers can reach it', () => {
+      if (name === 'worker') return; // listens on nothing
+      expect(configOf(name).api.host, `service "${name}": set HOST=0.0.0.0; config.ts defaults to 127.0.0.1, unreachable from other containers`).toBe('0.0.0.0');
+    });
+  });
+
+  it('points the api and the worker at the Temporal, Postgres and payments-stub services of this file', () => {
+    const db = envOf('postgres');
+    for (const name of ['api', 'worker']) {
+      const config = configOf(name);
+      const temporal = splitHostPort(config.temporal.address);
+      expectPointsAtService(name, 'TEMPORAL_ADDRESS', temporal.host, temporal.port, 'temporal');
+
+      expect(config.database.embedded, `service "${name}": set DATABASE_URL to the "postgres" service; unset, the process would start an embedded Postgres inside its container`).toBe(false);
+      const url = new URL(config.database.url);
+      expectPointsAtService(name, 'DATABASE_URL', url.hostname, Number(url.port || 5432), 'postgres');
+      expect(decodeURIComponent(url.username), `service "${name}": DATABASE_URL user must be POSTGRES_USER of service "postgres"`).toBe(db.POSTGRES_USER);
+      expect(decodeURIComponent(url.password), `service "${name}": DATABASE_URL password must be POSTGRES_PASSWORD of service "postgres"`).toBe(db.POSTGRES_PASSWORD);
+      expect(url.pathname.slice(1), `service "${name}": DATABASE_URL database must be POSTGRES_DB of service "postgres"`).toBe(db.POSTGRES_DB ?? db.POSTGRES_USER);
+
+      const payments = new URL(config.paymentsUrl);
+      expectPointsAtService(name, 'PAYMENTS_URL', payments.hostname, Number(payments.port || 80), 'payments-stub');
+    }
+  });
+
+  it('gives the api and the worker the same Temporal namespace, task queue, database and budgets', () => {
+    const api = configOf('api');
+    const worker = configOf('worker');
+    expect(worker.temporal, 'api and worker must use the same TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TEMPORAL_TASK_QUEUE').toEqual(api.temporal);
+    expect(worker.database.url, 'api and worker must use the same DATABASE_URL').toBe(api.database.url);
+    expect(worker.budgets, 'api and worker must have the same timeout budget (DESIGN §3)').toEqual(api.budgets);
+  });
+
+  it('points the Temporal server, the UI and the setup at the right services', () => {
+    const temporal = envOf('temporal');
+    expect(temporal.DB, 'service "temporal": DB must be postgres12 (Temporal on its own Postgres)').toBe('postgres12');
+    expectPointsAtService('temporal', 'POSTGRES_SEEDS', temporal.POSTGRES_SEEDS ?? '', Number(temporal.DB_PORT ?? 5432), 'temporal-postgres');
+    const tpg = envOf('temporal-postgres');
+    expect(temporal.POSTGRES_USER, 'service "temporal": POSTGRES_USER must match POSTGRES_USER of "temporal-postgres"').toBe(tpg.POSTGRES_USER);
+    expect(temporal.POSTGRES_PWD, 'service "temporal": POSTGRES_PWD must match POSTGRES_PASSWORD of "temporal-postgres"').toBe(tpg.POSTGRES_PASSWORD);
+    expect(temporal.DEFAULT_NAMESPACE ?? 'default', 'service "temporal" must create the namespace the api and worker use').toBe(configOf('api').temporal.namespace);
+
+    const ui = splitHostPort(envOf('temporal-ui').TEMPORAL_ADDRESS ?? '');
+    expectPointsAtService('temporal-ui', 'TEMPORAL_ADDRESS', ui.host, ui.port, 'temporal');
+  });
+
+  it('publishes the ports a local user expects (the config defaults)', () => {
+    const defaults = loadConfig({});
+    const api = configOf('api');
+    const stub = configOf('payments-stub');
+    expect(publishedPort('api', api.api.port), `service "api" must publish its PORT ${api.api.port} on host port ${defaults.api.port}`).toBe(defaults.api.port);
+    expect(publishedPort('payments-stub', stub.stub.port), `service "payments-stub" must publish its STUB_PORT ${stub.stub.port} on host port ${defaults.stub.port}`).toBe(defaults.stub.port);
+    expect(publishedPort('temporal-ui', listeningPort('temporal-ui') ?? 8080), `service "temporal-ui" must publish the Web UI on host port ${defaults.temporal.uiPort}`).toBe(defaults.temporal.uiPort);
+    const temporalDefault = splitHostPort(defaults.temporal.address).port;
+    expect(publishedPort('temporal', listeningPort('temporal') ?? 7233), `service "temporal" must publish its frontend on host port ${temporalDefault} (the default TEMPORAL_ADDRESS)`).toBe(temporalDefault);
+    expect(publishedPort('edge', nginxListenPort()), 'service "edge" must publish the port nginx listens on (host port 8080)').toBe(8080);
+
+    const hostPorts = Object.keys(services).flatMap((n) => portsOf(n).flatMap((p) => (p.host === undefined ? [] : [`${p.host} (${n})`])));
+    const seen = new Map<string, string>();
+    for (const entry of hostPorts) {
+      const port = entry.split(' ')[0] ?? '';
+      expect(seen.get(port), `host port ${port} is published twice: ${seen.get(port)} and ${entry}`).toBeUndefined();
+      seen.set(port, entry);
+    }
+  });
+
+  it('registers the search attributes the workflow sets, with their types, tolerating a second run', () => {
+    const namespace = configOf('api').temporal.namespace;
+    const setupServices = Object.keys(services).filter((n) => imageOf(n).startsWith('temporalio/admin-tools:'));
+    const registered = new Map<string, { type: string; namespace: string; tolerant: boolean; service: string }>();
+    for (const name of setupServices) {
+      const script = commandOf(name).replace(/\$\$/g, '$');
+      for (const line of script.split('\n')) {
+        const m = /temporal operator search-attribute create\b([^|;&]*)(.*)$/.exec(line);
+        if (!m) continue;
+        const flag = (f: string) => new RegExp(`--${f}[= ]+"?([\\w-]+)"?`).exec(m[1] ?? '')?.[1];
+        const saName = flag('name');
+        if (!saName) continue;
+        registered.set(saName, {
+          type: flag('type') ?? '',
+          namespace: flag('namespace') ?? flag('n') ?? 'default',
+          tolerant: /^\s*\|\|/.test(m[2] ?? ''),
+          service: name,
+        });
+      }
+      const address = envOf(name).TEMPORAL_ADDRESS ?? /--address[= ]+"?([\w.:-]+)/.exec(script)?.[1] ?? '';
+      const target = splitHostPort(address);
+      expectPointsAtService(name, 'TEMPORAL_ADDRESS', target.host, target.port, 'temporal');
+    }
+    for (const [saName, type] of Object.entries(SEARCH_ATTRIBUTES)) {
+      const found = registered.get(saName);
+      expect(found, `no service runs "temporal operator search-attribute create --namespace ${namespace} --name ${saName} --type ${type}"`).toBeDefined();
+      expect(found?.type, `search attribute ${saName} must be registered as ${type}`).toBe(type);
+      expect(found?.namespace, `search attribute ${saName} must be registered in namespace "${namespace}" (TEMPORAL_NAMESPACE of the api)`).toBe(namespace);
+      expect(found?.tolerant, `the create of ${saName} must be followed by "|| ..." so a second \`docker compose up\` (attribute already exists) does not fail`).toBe(true);
+    }
+    for (const name of ['api', 'worker']) {
+      const deps = dependsOn(name);
+      expect(
+        setupServices.some((s) => deps[s] === 'service_completed_successfully'),
+        `service "${name}" must depend on ${setupServices.join(' or ')} with condition service_completed_successfully, so no checkout starts before its search attributes exist`,
+      ).toBe(true);
+    }
+  });
+});
+
+describe('timeout budget across the edge and the api (DESIGN §3)', () => {
+  it('the edge proxies to the api service on its port', () => {
+    const targets = nginxProxyTargets();
+    expect(targets, 'deploy/nginx.conf has no proxy_pass').not.toHaveLength(0);
+    for (const t of targets) expectPointsAtService('edge', 'proxy_pass in deploy/nginx.conf', t.host, t.port, 'api');
+  });
+
+  it('the edge waits at least EDGE_BUDGET_MS for the api', () => {
+    const edgeMs = configOf('api').budgets.edgeMs;
+    const directives = nginxDirectives();
+    for (const name of ['proxy_connect_timeout', 'proxy_send_timeout', 'proxy_read_timeout']) {
+      const found = directives.filter((d) => d.name === name);
+      expect(found, `deploy/nginx.conf must set ${name} (nginx's default is 60 s, not the edge budget)`).not.toHaveLength(0);
+      for (const d of found) {
+        const ms = nginxTimeMs(d.args[0] ?? '');
+        expect(
+          ms,
+          `deploy/nginx.conf: ${name} ${d.args[0]} is shorter than the edge budget EDGE_BUDGET_MS=${edgeMs} (${edgeMs / 1000} s) of the api; the edge would cut answers the api is still allowed to give`,
+        ).toBeGreaterThanOrEqual(edgeMs);
+      }
+    }
+  });
+
+  it('the edge budget exceeds the api budget, so the api answers first', () => {
+    const { edgeMs, apiMs } = configOf('api').budgets;
+    expect(edgeMs, `service "api": EDGE_BUDGET_MS (${edgeMs}) must exceed API_BUDGET_MS (${apiMs})`).toBeGreaterThan(apiMs);
+  });
+
+  it("config.ts accepts the api's budget and would refuse it inverted", () => {
+    const env = envOf('api');
+    const { apiMs } = configOf('api').budgets; // throws with config.ts's reason if refused
+    expect(() => loadConfig({ ...env, EDGE_BUDGET_MS: String(apiMs) }), 'config.ts must refuse EDGE_BUDGET_MS <= API_BUDGET_MS').toThrow(ConfigError);
+  });
+});
+
+// ---- deploy/temporal-dynamic-config.yaml ---------------------------------------
+
+describe('the Temporal server runs with the dynamic config the dev server has', () => {
+  it('mounts a dynamic config file at the path DYNAMIC_CONFIG_FILE_PATH names, with eager activities on', () => {
+    const relative = envOf('temporal').DYNAMIC_CONFIG_FILE_PATH;
+    expect(relative, 'service "temporal" must set DYNAMIC_CONFIG_FILE_PATH (auto-setup reads it, relative to /etc/temporal)').toBeTruthy();
+    const target = path.posix.join('/etc/temporal', relative as string);
+    const mount = (service('temporal').volumes ?? []).map(String).find((v) => v.split(':')[1] === target);
+    expect(mount, `service "temporal" must mount a file at ${target}, the path DYNAMIC_CONFIG_FILE_PATH names`).toBeDefined();
+    const file = path.resolve(COMPOSE_DIR, (mount as string).split(':')[0] as string);
+    const values = parse(fs.readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
+    const eager = DEV_SERVER_DYNAMIC_CONFIG['system.enableActivityEagerExecution'];
+    expect(
+      values['system.enableActivityEagerExecution']?.[0]?.value,
+      `${file}: system.enableActivityEagerExecution must be ${String(eager)}, as on the dev server (scripts/temporal-dev-server.ts)`,
+    ).toBe(eager);
+  });
+});

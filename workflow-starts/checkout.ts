@@ -1,0 +1,43 @@
+// Starting (or joining) the checkout workflow of an idempotency key: the ID
+// policies that make it one run per key, ever, and the search attributes it
+// is found by in the Web UI.
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { CheckoutInput } from '../domain/checkout';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+import type { checkout as checkoutWorkflow } from '../workflows';
+
+export type CheckoutHandle = WorkflowHandle<typeof checkoutWorkflow>;
+
+/**
+ * The running or finished workflow for the key. The gRPC deadline (epoch ms)
+ * bounds each call; callers also race it (the SDK's retries sleep past it).
+ */
+export async function startOrAttachCheckout(
+  client: Client,
+  taskQueue: string,
+  workflowId: string,
+  input: CheckoutInput,
+  deadline: number,
+): Promise<CheckoutHandle> {
+  try {
+    return await client.withDeadline(deadline, () =>
+      client.workflow.start<typeof checkoutWorkflow>('checkout', {
+        taskQueue,
+        workflowId,
+        args: [input],
+        // Never a second run for a key: a closed run is not replaced, a running one is joined.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.customerId, value: input.request.customer_id },
+          { key: SEARCH_ATTRIBUTES.amountCents, value: input.request.amount_cents },
+          { key: SEARCH_ATTRIBUTES.paymentStatus, value: 'pending' },
+        ],
+      }),
+    );
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle<typeof checkoutWorkflow>(workflowId);
+    throw err;
+  }
+}
