@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { checkoutWorkflowId } from '../shared';
+import { checkoutWorkflowId } from '../domain/ids';
 import { percentile, round } from './latency-stats';
 import type { Sample } from './open-load';
 

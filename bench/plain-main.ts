@@ -1,7 +1,7 @@
 // Runs the plain (non-durable) handler as its own process for the benchmark,
 // configured like the api and worker (PORT, DATABASE_URL, PAYMENTS_URL, ...).
 import http from 'node:http';
-import { PaymentsProvider } from '../activities/payments-provider';
+import { PaymentsProvider } from '../activities/checkout/payments-provider';
 import { loadConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';

@@ -5,7 +5,8 @@
 // durable (a checkout whose 4 attempts fail is an error shown to the customer).
 // It keeps one provider idempotency key per checkout, so it never double
 // charges; the point of the comparison is the load it puts on the provider.
-import { PaymentsProvider, ProviderCallError } from '../activities/payments-provider';
+import { PaymentsProvider } from '../activities/checkout/payments-provider';
+import { ProviderCallError } from '../errors';
 import type { CheckoutRequest } from '../client/checkout-client';
 
 export interface NaiveResult {

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../shared';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { freePort } from './free-port';
 
 export interface DevServerOptions {
