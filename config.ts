@@ -301,3 +301,19 @@ export function checkBudgets(b: Config['budgets']): void {
   }
   if (problems.length > 0) throw new ConfigError(`inverted timeout budget: ${problems.join('; ')}`);
 }
+
+/** What the local-stack scripts (npm start, drills, bench, test setup) need: where state and tools live, and the ports. */
+export interface StackConfig {
+  logLevel: string;
+  dataDir: string;
+  tools: Config['tools'];
+  temporal: Config['temporal'];
+  database: { url: string; embedded: boolean; embeddedPort: number };
+  api: { port: number; host: string };
+  stub: { port: number };
+}
+
+export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const c = loadConfig(env);
+  return { logLevel: c.logLevel, dataDir: c.dataDir, tools: c.tools, temporal: c.temporal, database: c.database, api: c.api, stub: { port: c.stub.port } };
+}

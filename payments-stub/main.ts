@@ -1,21 +1,21 @@
 // `npm run start:stub`: the fake payment provider as its own process.
 import pino from 'pino';
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig } from './config';
 import { startStub } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'payments-stub' } });
   const stub = await startStub({
-    port: config.stub.port,
-    host: config.api.host,
-    latencyMs: config.stub.latencyMs,
-    failRate: config.stub.failRate,
-    faultMode: config.stub.faultMode,
+    port: config.port,
+    host: config.host,
+    latencyMs: config.latencyMs,
+    failRate: config.failRate,
+    faultMode: config.faultMode,
     logger,
   });
   logger.info(
-    { url: stub.url, latencyMs: config.stub.latencyMs, failRate: config.stub.failRate ?? null, faultMode: config.stub.faultMode },
+    { url: stub.url, latencyMs: config.latencyMs, failRate: config.failRate ?? null, faultMode: config.faultMode },
     'payments stub listening',
   );
 
@@ -37,6 +37,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  pino({ base: { service: 'payments-stub' } }).fatal({ err }, 'payments stub failed to start');
+  // A bad setting is the operator's to fix: one line naming it, no stack.
+  if (err instanceof ConfigError) {
+    console.error(`payments-stub: ${err.message}`);
+  } else {
+    pino({ base: { service: 'payments-stub' } }).fatal({ err }, 'payments stub failed to start');
+  }
   process.exit(1);
 });

@@ -1,0 +1,29 @@
+// GET /stats: what the stub saw, so tests and drills can check how many
+// charges reached the provider and how many were applied.
+import type { Express } from 'express';
+import type { StubState } from '../state';
+
+export interface StubStats {
+  /** Every POST /charges received, faulted or not. */
+  attempts: number;
+  charges_applied: number;
+  /** Answers served from an idempotency key instead of new work. */
+  replays: number;
+  faults_injected: number;
+  refunds_applied: number;
+  declines: number;
+}
+
+export function readStats(state: Pick<StubState, 'counts' | 'ledger'>): StubStats {
+  return {
+    ...state.counts,
+    charges_applied: state.ledger.chargeCount,
+    refunds_applied: state.ledger.refundCount,
+  };
+}
+
+export function statsRoutes(app: Express, state: Pick<StubState, 'counts' | 'ledger'>): void {
+  app.get('/stats', (_req, res) => {
+    res.json(readStats(state));
+  });
+}
