@@ -43,7 +43,21 @@ export class UsageError extends Error {
 
 /** Validated flags, or a UsageError naming the bad flag. */
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
-  let values: Record<string, string | boolean | undefined>;
+  const flags = readFlags(argv);
+  // Every problem at once, each naming its flag.
+  const problems: string[] = [];
+  const request = checkedRequest(flags, problems);
+  const key = checkedKey(flags, problems);
+  const url = checkedUrl(flags, env, problems);
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  return { request, ...(key !== undefined ? { idempotencyKey: key } : {}), url };
+}
+
+type Flags = Record<string, string | boolean | undefined>;
+
+/** The flags as given, unchecked; an unknown flag or a positional is a UsageError, and so is --help (with no message). */
+function readFlags(argv: string[]): Flags {
+  let values: Flags;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -63,20 +77,22 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   if (values.help) throw new UsageError('');
+  return values;
+}
 
-  const text = (flag: string): string | undefined => {
-    const v = values[flag];
-    return typeof v === 'string' ? v : undefined;
-  };
-  // Every problem at once, each naming its flag.
-  const problems: string[] = [];
+function flagText(flags: Flags, flag: string): string | undefined {
+  const v = flags[flag];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The checkout request from its four required flags; what is wrong is added to problems. */
+function checkedRequest(flags: Flags, problems: string[]): CheckoutRequest {
   const check = (flag: string, ok: (v: string) => boolean, rule: string): string => {
-    const v = text(flag);
+    const v = flagText(flags, flag);
     if (v === undefined || v === '') problems.push(`--${flag} is required`);
     else if (!ok(v)) problems.push(`--${flag} ${rule}, got "${v}"`);
     return v ?? '';
   };
-
   const customer = check('customer', (v) => v.length <= 64, 'must be at most 64 characters');
   const amountText = check(
     'amount',
@@ -85,23 +101,24 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   );
   const currency = check('currency', (v) => /^[A-Z]{3}$/.test(v), 'must be three upper-case letters (ISO 4217)');
   const paymentMethod = check('payment-method', (v) => v.length <= 64, 'must be at most 64 characters');
+  return { customer_id: customer, amount_cents: Number(amountText), currency, payment_method_id: paymentMethod };
+}
 
-  const key = text('key');
+/** --key when given; it must already be a valid Idempotency-Key, since resuming with a mangled key would start a new checkout. */
+function checkedKey(flags: Flags, problems: string[]): string | undefined {
+  const key = flagText(flags, 'key');
   if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
     problems.push(`--key must be 1-255 visible ASCII characters (no spaces), got "${key}"`);
   }
+  return key;
+}
 
-  const urlSource = text('url') !== undefined ? '--url' : env.CHECKOUT_API_URL ? 'CHECKOUT_API_URL' : 'default URL';
-  const urlText = text('url') ?? (env.CHECKOUT_API_URL || DEFAULT_API_URL);
+/** --url, else $CHECKOUT_API_URL, else the default; a problem names where the bad URL came from. */
+function checkedUrl(flags: Flags, env: NodeJS.ProcessEnv, problems: string[]): string {
+  const urlSource = flagText(flags, 'url') !== undefined ? '--url' : env.CHECKOUT_API_URL ? 'CHECKOUT_API_URL' : 'default URL';
+  const urlText = flagText(flags, 'url') ?? (env.CHECKOUT_API_URL || DEFAULT_API_URL);
   if (!isHttpUrl(urlText)) problems.push(`${urlSource} must be an http(s) URL, got "${urlText}"`);
-
-  if (problems.length > 0) throw new UsageError(problems.join('\n'));
-
-  return {
-    request: { customer_id: customer, amount_cents: Number(amountText), currency, payment_method_id: paymentMethod },
-    ...(key !== undefined ? { idempotencyKey: key } : {}),
-    url: urlText,
-  };
+  return urlText;
 }
 
 /** One stderr line per request: which one, what came back, what happens next. */
@@ -153,6 +170,7 @@ export interface CliIo {
   client?: Omit<CheckoutClientOptions, 'baseUrl' | 'onAttempt'>;
 }
 
+/** One checkout from the command line; resolves to the exit status. */
 export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   const out = io.stdout ?? ((t: string) => process.stdout.write(t));
   const err = io.stderr ?? ((t: string) => process.stderr.write(t));
@@ -161,8 +179,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
     args = parseCliArgs(argv, io.env ?? process.env);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    err(`${e.message ? `${e.message.split('\n').map((m) => `checkout: ${m}`).join('\n')}\n\n` : ''}${USAGE}\n`);
-    return e.message ? EXIT.error : EXIT.completed;
+    return printUsage(e, { out, err });
   }
 
   const client = createCheckoutClient({
@@ -172,31 +189,51 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   });
   try {
     const result = await client.checkout(args.request, args.idempotencyKey !== undefined ? { idempotencyKey: args.idempotencyKey } : {});
-    out(`${JSON.stringify(result, null, 2)}\n`);
-    if (result.status === 'key_reused') {
-      err('checkout: this Idempotency-Key was already used for a different checkout; use a new key (omit --key) for a new checkout\n');
-    }
-    return exitCodeOf(result);
+    return printResult(result, { out, err });
   } catch (e) {
     if (!(e instanceof CheckoutError)) throw e;
-    err(`checkout: ${e.message}\n`);
-    out(
-      `${JSON.stringify(
-        {
-          status: 'error',
-          reason: e.reason,
-          attempts: e.attempts,
-          polls: e.polls,
-          lastStatus: e.lastStatus,
-          idempotencyKey: e.idempotencyKey,
-          message: e.message,
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    return EXIT.error;
+    return printGiveUp(e, { out, err });
   }
+}
+
+interface Output {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** The problems, if any, then the usage; --help alone is not an error. */
+function printUsage(e: UsageError, { err }: Output): number {
+  err(`${e.message ? `${e.message.split('\n').map((m) => `checkout: ${m}`).join('\n')}\n\n` : ''}${USAGE}\n`);
+  return e.message ? EXIT.error : EXIT.completed;
+}
+
+function printResult(result: CheckoutResult, { out, err }: Output): number {
+  out(`${JSON.stringify(result, null, 2)}\n`);
+  if (result.status === 'key_reused') {
+    err('checkout: this Idempotency-Key was already used for a different checkout; use a new key (omit --key) for a new checkout\n');
+  }
+  return exitCodeOf(result);
+}
+
+/** The JSON names the key, so the user can run again with --key and resume the same checkout. */
+function printGiveUp(e: CheckoutError, { out, err }: Output): number {
+  err(`checkout: ${e.message}\n`);
+  out(
+    `${JSON.stringify(
+      {
+        status: 'error',
+        reason: e.reason,
+        attempts: e.attempts,
+        polls: e.polls,
+        lastStatus: e.lastStatus,
+        idempotencyKey: e.idempotencyKey,
+        message: e.message,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return EXIT.error;
 }
 
 if (require.main === module) {
