@@ -1,5 +1,9 @@
-// The one place configuration is read. Every process calls loadConfig() once at
-// start; a bad value stops it with a message naming the variable.
+// Where the api, the worker and the local-stack scripts read their settings.
+// Each process loads only its own slice (loadApiConfig, loadWorkerConfig,
+// loadStackConfig), built from the groups of variables below, so a setting
+// one process does not read can never stop it; a bad value stops the process
+// that reads it with a message naming the variable. The payments-stub and the
+// webhook receiver have configs of their own, in their folders.
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -7,51 +11,65 @@ import { ConfigError } from './errors';
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const flag = z.enum(['0', '1', 'false', 'true']);
+const isOn = (value: string | undefined) => value === '1' || value === 'true';
 
-const faultModes = ['ok', 'error', 'unavailable', 'hang', 'lost_response'] as const;
-export type FaultMode = (typeof faultModes)[number];
+// ---- groups of variables ---------------------------------------------------------
 
-const envSchema = z.object({
-  // api
-  PORT: port(3000),
-  HOST: z.string().default('127.0.0.1'),
+const processVars = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // the address a process listens on (the api; the worker's metrics)
+  HOST: z.string().default('127.0.0.1'),
+};
 
-  // Temporal
+const temporalVars = {
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('checkout'),
-  TEMPORAL_UI_PORT: port(8233),
+};
 
-  // Postgres: embedded unless DATABASE_URL points elsewhere
+// Postgres: embedded unless DATABASE_URL points elsewhere
+const databaseVars = {
   DATABASE_URL: z.string().url().optional(),
   EMBEDDED_PG_PORT: port(5433),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+};
 
-  // payments provider (the stub by default)
-  PAYMENTS_URL: z.string().url().default('http://127.0.0.1:9000'),
-
-  // Timeout budget (DESIGN §3): shrinks inward, checked below
-  EDGE_BUDGET_MS: ms(10_000),
-  API_BUDGET_MS: ms(3_000),
+// The activities' timeouts (docs/design.md, "Timeout budget"). The api passes
+// them in each workflow input; the worker bounds its provider calls by the charge's.
+const activityBudgetVars = {
   FRAUD_TIMEOUT_MS: ms(500),
   CHARGE_TIMEOUT_MS: ms(2_000),
   NOTIFY_TIMEOUT_MS: ms(1_000),
-  PROVIDER_CONNECT_TIMEOUT_MS: ms(500),
+  // Total time a charge may keep retrying before the payment fails (schedule-to-close).
+  CHARGE_TOTAL_TIMEOUT_MS: ms(60 * 60 * 1000),
+};
 
-  // The front door protects itself (DESIGN §2): per-customer rate of new
-  // checkouts (counted in Postgres, so every api instance agrees) and a bound
-  // on checkouts in flight per api instance.
+const apiVars = {
+  PORT: port(3000),
+  // the budget shrinks inward, edge > api > activity > HTTP call; checked below
+  EDGE_BUDGET_MS: ms(10_000),
+  API_BUDGET_MS: ms(3_000),
+  // The front door protects itself (docs/design.md, "Front door protection"):
+  // per-customer rate of new checkouts (counted in Postgres, so every api
+  // instance agrees) and a bound on checkouts in flight per api instance.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   MAX_IN_FLIGHT_CHECKOUTS: z.coerce.number().int().min(1).default(200),
   // A pending payment with no workflow this long after its last start attempt
   // (the api answered 503 and the client never retried) is deleted.
   ORPHAN_PAYMENT_AFTER_MS: ms(120_000),
+  // after a rotation the old webhook secret keeps signing this long
+  WEBHOOK_SECRET_ROTATION_GRACE_MS: ms(24 * 60 * 60 * 1000),
+};
 
-  // Total time a charge may keep retrying before the payment fails (schedule-to-close).
-  CHARGE_TOTAL_TIMEOUT_MS: ms(60 * 60 * 1000),
+const workerVars = {
+  // payments provider (the stub by default)
+  PAYMENTS_URL: z.string().url().default('http://127.0.0.1:9000'),
+  PROVIDER_CONNECT_TIMEOUT_MS: ms(500),
+  // fraud rule: checkouts above this amount are refused before any charge
+  FRAUD_MAX_AMOUNT_CENTS: z.coerce.number().int().positive().default(5_000_000),
 
-  // Fleet-wide provider protection (DESIGN §4), state shared in Postgres.
+  // Fleet-wide provider protection (docs/design.md, "Provider protection"), state shared in Postgres.
   RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.2),
   RETRY_BUDGET_WINDOW_MS: ms(10_000),
   RETRY_BUDGET_MIN_PER_WINDOW: z.coerce.number().int().min(0).default(10),
@@ -67,33 +85,21 @@ const envSchema = z.object({
   // backlog); 0 means no limit.
   WORKER_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().min(0).default(0),
 
-  // --- Worker tuning (docs/performance.md, measured by npm run bench) ---
-  // Unset: the SDK's defaults. WORKER_WORKFLOW_BUNDLE is a prebuilt workflow
-  // bundle (bundleWorkflowCode); unset, the worker bundles at start in a child process.
+  // Worker tuning (docs/performance.md, measured by npm run bench). Unset: the
+  // SDK's defaults. WORKER_WORKFLOW_BUNDLE is a prebuilt workflow bundle
+  // (bundleWorkflowCode); unset, the worker bundles at start in a child process.
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
-  WORKER_REUSE_V8_CONTEXT: z.enum(['0', '1', 'false', 'true']).optional(),
+  WORKER_REUSE_V8_CONTEXT: flag.optional(),
   WORKER_WORKFLOW_BUNDLE: z.string().min(1).optional(),
-  // --- end of worker tuning ---
-
-  // fraud rule: checkouts above this amount are refused before any charge
-  FRAUD_MAX_AMOUNT_CENTS: z.coerce.number().int().positive().default(5_000_000),
-
-  // local state of the embedded parts (Temporal's SQLite file, Postgres data)
-  DATA_DIR: z.string().min(1).default('.data'),
-
-  // tools built or fetched on first use, kept outside the repo
-  CHECKOUT_CACHE_DIR: z.string().min(1).optional(),
-  TEMPORAL_CLI: z.string().min(1).optional(),
-  TEMPORAL_TEST_SERVER: z.string().min(1).optional(),
 
   // Test-only fault hook for the crash-after-ledger drill and test: the worker
   // kills itself right after the ledger commit, before the activity completes.
-  CHECKOUT_CRASH_AFTER_LEDGER_COMMIT: z.enum(['0', '1', 'false', 'true']).default('0'),
+  CHECKOUT_CRASH_AFTER_LEDGER_COMMIT: flag.default('0'),
 
-  // --- Scheduled reconciliation (issue 8): a Temporal Schedule runs one
-  // reconciliation workflow per tick; the worker creates or updates it at start.
+  // Scheduled reconciliation: a Temporal Schedule runs one reconciliation
+  // workflow per tick; the worker creates or updates it at start.
   RECONCILIATION_SCHEDULE_ID: z.string().min(1).default('reconciliation'),
   RECONCILIATION_INTERVAL_MS: ms(15 * 60 * 1000),
   // charges younger than this are left to the next run: their checkout may still be recording
@@ -103,59 +109,78 @@ const envSchema = z.object({
   RECONCILIATION_OVERLAP_MS: z.coerce.number().int().min(0).default(5 * 60 * 1000),
   // each HTTP call to the provider's listing API
   RECONCILIATION_HTTP_TIMEOUT_MS: ms(5_000),
-  // --- end of scheduled reconciliation ---
 
-  // --- Webhooks out (issue 8): signed, at-least-once, dead-lettered ---
-  // each HTTP POST to a merchant's endpoint, whole request (the delivery
-  // activity's start-to-close is 40 s, so at most 30 s)
+  // Webhooks out: signed, at-least-once, dead-lettered. Each HTTP POST to a
+  // merchant's endpoint, whole request (the delivery activity's start-to-close
+  // is 40 s, so at most 30 s).
   WEBHOOK_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().max(30_000).default(5_000),
   WEBHOOK_CONNECT_TIMEOUT_MS: ms(2_000),
   // the waits between attempts (s, m, h or ms units); after the last, the delivery is dead
   WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,14h,20h,24h'),
   // each wait is spread by up to this fraction either side, so endpoints back up are not hit at once
   WEBHOOK_RETRY_JITTER_RATIO: z.coerce.number().min(0).max(0.9).default(0.2),
-  // after a rotation the old secret keeps signing this long
-  WEBHOOK_SECRET_ROTATION_GRACE_MS: ms(24 * 60 * 60 * 1000),
   // the outbox dispatcher in each worker: how often it looks, how many events at a time,
   // and how long a claimed event is its own before another worker may take it
   WEBHOOK_DISPATCH_INTERVAL_MS: ms(1_000),
   WEBHOOK_DISPATCH_BATCH: z.coerce.number().int().min(1).max(5_000).default(200),
   WEBHOOK_DISPATCH_LEASE_MS: ms(30_000),
-  // the example receiver (npm run webhook-receiver)
-  WEBHOOK_RECEIVER_PORT: port(4000),
-  WEBHOOK_RECEIVER_SECRET: z.string().startsWith('whsec_').optional(),
-  // answer every delivery with this status (e.g. 503) to play an endpoint that is down
-  WEBHOOK_RECEIVER_FAIL_STATUS: z.coerce.number().int().min(400).max(599).optional(),
-  // --- end of webhooks out ---
+};
 
-  // payments-stub
+// What the local-stack scripts (npm start, the drills, the bench, the test setup) read.
+const stackVars = {
+  // local state of the embedded parts (Temporal's SQLite file, Postgres data)
+  DATA_DIR: z.string().min(1).default('.data'),
+  TEMPORAL_UI_PORT: port(8233),
   STUB_PORT: port(9000),
-  LATENCY_MS: z.coerce.number().int().min(0).default(0),
-  FAIL_RATE: z.coerce.number().min(0).max(1).optional(),
-  FAULT_MODE: z.enum(faultModes).default('ok'),
-});
+  // tools built or fetched on first use, kept outside the repo
+  CHECKOUT_CACHE_DIR: z.string().min(1).optional(),
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  TEMPORAL_TEST_SERVER: z.string().min(1).optional(),
+};
 
-/** Every environment variable the config module reads. */
-export const CONFIG_VARIABLES: string[] = Object.keys(envSchema.shape);
+const apiSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, ...activityBudgetVars, ...apiVars });
+const workerSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, CHARGE_TIMEOUT_MS: activityBudgetVars.CHARGE_TIMEOUT_MS, ...workerVars });
+const stackSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, PORT: apiVars.PORT, ...stackVars });
 
-export interface Config {
+/** Every environment variable the api, the worker or the local-stack scripts read. */
+export const CONFIG_VARIABLES: string[] = [...new Set([apiSchema, workerSchema, stackSchema].flatMap((s) => Object.keys(s.shape)))];
+
+// ---- the slices --------------------------------------------------------------------
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+export interface DatabaseConfig {
+  /** DATABASE_URL, or the embedded server's when it is unset (embedded: true). */
+  url: string;
+  embedded: boolean;
+  embeddedPort: number;
+  poolSize: number;
+}
+
+export interface ApiConfig {
   api: { port: number; host: string };
   logLevel: string;
-  temporal: { address: string; namespace: string; taskQueue: string; uiPort: number };
-  /** url is DATABASE_URL, or the embedded server's when it is unset (embedded: true). */
-  database: { url: string; embedded: boolean; embeddedPort: number; poolSize: number };
-  paymentsUrl: string;
-  budgets: {
-    edgeMs: number;
-    apiMs: number;
-    fraudMs: number;
-    chargeMs: number;
-    notifyMs: number;
-    providerConnectMs: number;
-  };
-  fraudMaxAmountCents: number;
-  frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number; orphanPaymentAfterMs: number };
+  temporal: TemporalConfig;
+  database: DatabaseConfig;
+  budgets: { edgeMs: number; apiMs: number; fraudMs: number; chargeMs: number; notifyMs: number };
   chargeTotalMs: number;
+  frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number; orphanPaymentAfterMs: number };
+  webhooks: { secretRotationGraceMs: number };
+}
+
+export interface WorkerConfig {
+  /** Where the worker's metrics listen. */
+  host: string;
+  logLevel: string;
+  temporal: TemporalConfig;
+  database: DatabaseConfig;
+  paymentsUrl: string;
+  budgets: { chargeMs: number; providerConnectMs: number };
+  fraudMaxAmountCents: number;
   workerMetricsPort: number;
   /** Activities per second for the whole task queue (server-side); 0: no limit. */
   workerMaxActivitiesPerSecond: number;
@@ -169,70 +194,66 @@ export interface Config {
   };
   retryBudget: { ratio: number; windowMs: number; minPerWindow: number };
   breaker: { failureRatio: number; windowMs: number; minVolume: number; openMs: number };
-  dataDir: string;
-  tools: { cacheDir: string; temporalCli: string | undefined; testServer: string | undefined };
   /** Test-only: SIGKILL the worker right after a ledger commit (see activities). */
   crashAfterLedgerCommit: boolean;
-  /** Scheduled reconciliation (issue 8). */
   reconciliation: { scheduleId: string; intervalMs: number; settleMs: number; overlapMs: number; httpTimeoutMs: number };
-  /** Webhooks out (issue 8). */
   webhooks: {
     requestTimeoutMs: number;
     connectTimeoutMs: number;
     retryDelaysMs: number[];
     jitterRatio: number;
-    secretRotationGraceMs: number;
     dispatch: { intervalMs: number; batchSize: number; leaseMs: number };
   };
-  webhookReceiver: { port: number; secret: string | undefined; failStatus: number | undefined };
-  stub: { port: number; latencyMs: number; failRate: number | undefined; faultMode: FaultMode };
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
-  }
-  const e = parsed.data;
-  const config: Config = {
+/** What the local-stack scripts (npm start, drills, bench, test setup) need: where state and tools live, and the ports. */
+export interface StackConfig {
+  logLevel: string;
+  dataDir: string;
+  tools: { cacheDir: string; temporalCli: string | undefined; testServer: string | undefined };
+  temporal: TemporalConfig & { uiPort: number };
+  database: DatabaseConfig;
+  api: { port: number; host: string };
+  stub: { port: number };
+}
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const e = parse(apiSchema, env);
+  const config: ApiConfig = {
     api: { port: e.PORT, host: e.HOST },
     logLevel: e.LOG_LEVEL,
-    temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
-      taskQueue: e.TEMPORAL_TASK_QUEUE,
-      uiPort: e.TEMPORAL_UI_PORT,
-    },
-    database: {
-      url: e.DATABASE_URL ?? embeddedDatabaseUrl(e.EMBEDDED_PG_PORT),
-      embedded: e.DATABASE_URL === undefined,
-      embeddedPort: e.EMBEDDED_PG_PORT,
-      poolSize: e.DATABASE_POOL_SIZE,
-    },
-    paymentsUrl: e.PAYMENTS_URL,
-    budgets: {
-      edgeMs: e.EDGE_BUDGET_MS,
-      apiMs: e.API_BUDGET_MS,
-      fraudMs: e.FRAUD_TIMEOUT_MS,
-      chargeMs: e.CHARGE_TIMEOUT_MS,
-      notifyMs: e.NOTIFY_TIMEOUT_MS,
-      providerConnectMs: e.PROVIDER_CONNECT_TIMEOUT_MS,
-    },
-    fraudMaxAmountCents: e.FRAUD_MAX_AMOUNT_CENTS,
+    temporal: temporalOf(e),
+    database: databaseOf(e),
+    budgets: { edgeMs: e.EDGE_BUDGET_MS, apiMs: e.API_BUDGET_MS, fraudMs: e.FRAUD_TIMEOUT_MS, chargeMs: e.CHARGE_TIMEOUT_MS, notifyMs: e.NOTIFY_TIMEOUT_MS },
+    chargeTotalMs: e.CHARGE_TOTAL_TIMEOUT_MS,
     frontDoor: {
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
       maxInFlightCheckouts: e.MAX_IN_FLIGHT_CHECKOUTS,
       orphanPaymentAfterMs: e.ORPHAN_PAYMENT_AFTER_MS,
     },
-    chargeTotalMs: e.CHARGE_TOTAL_TIMEOUT_MS,
+    webhooks: { secretRotationGraceMs: e.WEBHOOK_SECRET_ROTATION_GRACE_MS },
+  };
+  checkBudgets(config.budgets);
+  return config;
+}
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const e = parse(workerSchema, env);
+  const config: WorkerConfig = {
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    temporal: temporalOf(e),
+    database: databaseOf(e),
+    paymentsUrl: e.PAYMENTS_URL,
+    budgets: { chargeMs: e.CHARGE_TIMEOUT_MS, providerConnectMs: e.PROVIDER_CONNECT_TIMEOUT_MS },
+    fraudMaxAmountCents: e.FRAUD_MAX_AMOUNT_CENTS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMaxActivitiesPerSecond: e.WORKER_MAX_ACTIVITIES_PER_SECOND,
     workerTuning: {
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
       maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
-      reuseV8Context: e.WORKER_REUSE_V8_CONTEXT === undefined ? undefined : e.WORKER_REUSE_V8_CONTEXT === '1' || e.WORKER_REUSE_V8_CONTEXT === 'true',
+      reuseV8Context: e.WORKER_REUSE_V8_CONTEXT === undefined ? undefined : isOn(e.WORKER_REUSE_V8_CONTEXT),
       workflowBundlePath: e.WORKER_WORKFLOW_BUNDLE,
     },
     retryBudget: { ratio: e.RETRY_BUDGET_RATIO, windowMs: e.RETRY_BUDGET_WINDOW_MS, minPerWindow: e.RETRY_BUDGET_MIN_PER_WINDOW },
@@ -242,13 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minVolume: e.BREAKER_MIN_VOLUME,
       openMs: e.BREAKER_OPEN_MS,
     },
-    dataDir: path.resolve(e.DATA_DIR),
-    tools: {
-      cacheDir: e.CHECKOUT_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'checkout-temporal'),
-      temporalCli: e.TEMPORAL_CLI,
-      testServer: e.TEMPORAL_TEST_SERVER,
-    },
-    crashAfterLedgerCommit: e.CHECKOUT_CRASH_AFTER_LEDGER_COMMIT === '1' || e.CHECKOUT_CRASH_AFTER_LEDGER_COMMIT === 'true',
+    crashAfterLedgerCommit: isOn(e.CHECKOUT_CRASH_AFTER_LEDGER_COMMIT),
     reconciliation: {
       scheduleId: e.RECONCILIATION_SCHEDULE_ID,
       intervalMs: e.RECONCILIATION_INTERVAL_MS,
@@ -261,14 +276,57 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutMs: e.WEBHOOK_CONNECT_TIMEOUT_MS,
       retryDelaysMs: parseDurationList('WEBHOOK_RETRY_SCHEDULE', e.WEBHOOK_RETRY_SCHEDULE),
       jitterRatio: e.WEBHOOK_RETRY_JITTER_RATIO,
-      secretRotationGraceMs: e.WEBHOOK_SECRET_ROTATION_GRACE_MS,
       dispatch: { intervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, batchSize: e.WEBHOOK_DISPATCH_BATCH, leaseMs: e.WEBHOOK_DISPATCH_LEASE_MS },
     },
-    webhookReceiver: { port: e.WEBHOOK_RECEIVER_PORT, secret: e.WEBHOOK_RECEIVER_SECRET, failStatus: e.WEBHOOK_RECEIVER_FAIL_STATUS },
-    stub: { port: e.STUB_PORT, latencyMs: e.LATENCY_MS, failRate: e.FAIL_RATE, faultMode: e.FAULT_MODE },
   };
-  checkBudgets(config.budgets);
+  // the provider call must be able to connect well inside its attempt
+  if (!(config.budgets.chargeMs > config.budgets.providerConnectMs)) {
+    throw new ConfigError(
+      `inverted timeout budget: CHARGE_TIMEOUT_MS (${config.budgets.chargeMs}) must exceed PROVIDER_CONNECT_TIMEOUT_MS (${config.budgets.providerConnectMs})`,
+    );
+  }
   return config;
+}
+
+export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const e = parse(stackSchema, env);
+  return {
+    logLevel: e.LOG_LEVEL,
+    dataDir: path.resolve(e.DATA_DIR),
+    tools: {
+      cacheDir: e.CHECKOUT_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'checkout-temporal'),
+      temporalCli: e.TEMPORAL_CLI,
+      testServer: e.TEMPORAL_TEST_SERVER,
+    },
+    temporal: { ...temporalOf(e), uiPort: e.TEMPORAL_UI_PORT },
+    database: databaseOf(e),
+    api: { port: e.PORT, host: e.HOST },
+    stub: { port: e.STUB_PORT },
+  };
+}
+
+// ---- helpers -------------------------------------------------------------------------
+
+function parse<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+function temporalOf(e: z.infer<z.ZodObject<typeof temporalVars>>): TemporalConfig {
+  return { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE };
+}
+
+function databaseOf(e: z.infer<z.ZodObject<typeof databaseVars>>): DatabaseConfig {
+  return {
+    url: e.DATABASE_URL ?? embeddedDatabaseUrl(e.EMBEDDED_PG_PORT),
+    embedded: e.DATABASE_URL === undefined,
+    embeddedPort: e.EMBEDDED_PG_PORT,
+    poolSize: e.DATABASE_POOL_SIZE,
+  };
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
@@ -289,31 +347,12 @@ export function embeddedDatabaseUrl(port: number): string {
   return `postgres://${EMBEDDED_DB.user}:${EMBEDDED_DB.password}@127.0.0.1:${port}/${EMBEDDED_DB.database}`;
 }
 
-// Budgets must shrink inward (edge > api > activity > HTTP call); an inverted
+// Budgets must shrink inward (edge > api > activity); an inverted
 // configuration would let an inner hop outlive the one waiting for it.
-export function checkBudgets(b: Config['budgets']): void {
+export function checkBudgets(b: ApiConfig['budgets']): void {
   const problems: string[] = [];
   if (!(b.edgeMs > b.apiMs)) problems.push(`EDGE_BUDGET_MS (${b.edgeMs}) must exceed API_BUDGET_MS (${b.apiMs})`);
   if (!(b.apiMs > b.chargeMs)) problems.push(`API_BUDGET_MS (${b.apiMs}) must exceed CHARGE_TIMEOUT_MS (${b.chargeMs})`);
   if (!(b.apiMs > b.fraudMs)) problems.push(`API_BUDGET_MS (${b.apiMs}) must exceed FRAUD_TIMEOUT_MS (${b.fraudMs})`);
-  if (!(b.chargeMs > b.providerConnectMs)) {
-    problems.push(`CHARGE_TIMEOUT_MS (${b.chargeMs}) must exceed PROVIDER_CONNECT_TIMEOUT_MS (${b.providerConnectMs})`);
-  }
   if (problems.length > 0) throw new ConfigError(`inverted timeout budget: ${problems.join('; ')}`);
-}
-
-/** What the local-stack scripts (npm start, drills, bench, test setup) need: where state and tools live, and the ports. */
-export interface StackConfig {
-  logLevel: string;
-  dataDir: string;
-  tools: Config['tools'];
-  temporal: Config['temporal'];
-  database: { url: string; embedded: boolean; embeddedPort: number };
-  api: { port: number; host: string };
-  stub: { port: number };
-}
-
-export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
-  const c = loadConfig(env);
-  return { logLevel: c.logLevel, dataDir: c.dataDir, tools: c.tools, temporal: c.temporal, database: c.database, api: c.api, stub: { port: c.stub.port } };
 }

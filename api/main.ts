@@ -1,14 +1,14 @@
-// Wires and runs the api process: `npm run start:api`.
+// Runs the api process: `npm run start:api`. The wiring is buildApi's (api/build.ts).
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../config';
+import { loadApiConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
-import { startApiServer } from './app';
-import { startOrphanSweeper } from './orphan-sweeper';
+import { buildApi } from './build';
+import { listen } from './server';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadApiConfig();
   const logger = createLogger('api', config.logLevel);
   const pool = createPool(config.database.url, config.database.poolSize, (err) =>
     logger.warn({ err: err.message }, 'idle Postgres connection lost'),
@@ -17,29 +17,10 @@ async function main(): Promise<void> {
   // lazy: the api starts (and answers /healthz, 503s) even while Temporal is down
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const api = await startApiServer(
-    {
-      client,
-      pool,
-      logger,
-      taskQueue: config.temporal.taskQueue,
-      apiBudgetMs: config.budgets.apiMs,
-      rateLimitPerMinute: config.frontDoor.rateLimitPerMinute,
-      maxInFlightCheckouts: config.frontDoor.maxInFlightCheckouts,
-      webhookSecretRotationGraceMs: config.webhooks.secretRotationGraceMs,
-      activityBudgets: {
-        fraudMs: config.budgets.fraudMs,
-        chargeMs: config.budgets.chargeMs,
-        notifyMs: config.budgets.notifyMs,
-        chargeTotalMs: config.chargeTotalMs,
-      },
-    },
-    config.api.port,
-    config.api.host,
-  );
+  const built = buildApi(config, { client, pool, logger });
+  const api = await listen(built.app, config.api.port, config.api.host);
   logger.info({ url: api.url }, 'api listening');
-  const orphanAfterMs = config.frontDoor.orphanPaymentAfterMs;
-  const stopSweeper = startOrphanSweeper({ client, pool, logger, staleAfterMs: orphanAfterMs }, Math.max(1_000, orphanAfterMs / 2));
+  const stopSweeper = built.startOrphanSweeper();
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'api stopping');

@@ -1,20 +1,22 @@
 // Runs the plain (non-durable) handler as its own process for the benchmark,
 // configured like the api and worker (PORT, DATABASE_URL, PAYMENTS_URL, ...).
 import http from 'node:http';
-import { PaymentsProvider } from '../activities/checkout/payments-provider';
-import { loadConfig } from '../config';
+import { loadApiConfig, loadWorkerConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
+import { paymentsProviderFor } from '../worker/build';
 import { createPlainApp } from './plain-handler';
 
 // the charge activity gives its provider call its start-to-close less this margin
 const PROVIDER_TIMEOUT_MARGIN_MS = 100;
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  // it does the api's job and the worker's in one process, so it reads both slices
+  const apiConfig = loadApiConfig();
+  const config = loadWorkerConfig();
   const pool = createPool(config.database.url, config.database.poolSize);
   await migrate(pool);
-  const provider = new PaymentsProvider({ baseUrl: config.paymentsUrl, connectTimeoutMs: config.budgets.providerConnectMs });
+  const provider = paymentsProviderFor(config);
   const app = createPlainApp({
     pool,
     provider,
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
     fraudMaxAmountCents: config.fraudMaxAmountCents,
   });
   const server = http.createServer(app);
-  server.listen(config.api.port, config.api.host, () => console.log(`plain handler on http://${config.api.host}:${config.api.port}`));
+  server.listen(apiConfig.api.port, apiConfig.api.host, () => console.log(`plain handler on http://${apiConfig.api.host}:${apiConfig.api.port}`));
   const stop = () => {
     server.close(() => void Promise.all([pool.end(), provider.close()]).then(() => process.exit(0)));
     server.closeIdleConnections();

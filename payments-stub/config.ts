@@ -17,6 +17,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
+/** Every environment variable the stub reads. */
+export const STUB_CONFIG_VARIABLES: string[] = Object.keys(envSchema.shape);
+
 export interface StubConfig {
   port: number;
   host: string;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { CheckoutActivities } from '../activities';
-import type { Config } from '../config';
+import type { WorkerConfig } from '../config';
 
 export interface CheckoutWorkerDeps {
   connection: NativeConnection;
@@ -28,7 +28,7 @@ export async function createCheckoutWorker(deps: CheckoutWorkerDeps): Promise<Wo
 }
 
 /** WorkerOptions for the tuning settings that are set (config.ts WORKER_* tuning); the SDK's defaults for the rest. */
-export function workerTuningOptions(tuning: Config['workerTuning']): Partial<WorkerOptions> {
+export function workerTuningOptions(tuning: WorkerConfig['workerTuning']): Partial<WorkerOptions> {
   const options: Partial<WorkerOptions> = {};
   if (tuning.maxCachedWorkflows !== undefined) options.maxCachedWorkflows = tuning.maxCachedWorkflows;
   if (tuning.maxConcurrentWorkflowTaskExecutions !== undefined) {

@@ -10,19 +10,20 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, PaymentsProvider } from '../../activities';
-import { startApiServer, type RunningApi } from '../../api/app';
+import { PaymentsProvider } from '../../activities';
+import { buildApi } from '../../api/build';
+import { listen, type RunningApi } from '../../api/server';
+import { checkoutActivitiesFor } from '../../worker/build';
 import { migrate } from '../../db/migrate';
 import { createPool, type Pool } from '../../db/pool';
 import { startStub, type RunningStub } from '../../payments-stub/server';
-import { spawnService, type ServiceProcess } from '../../scripts/service-process';
-import { startTemporalDevServer, type RunningDevServer } from '../../scripts/temporal-dev-server';
+import { spawnService, type ServiceProcess } from '../../stack/service-process';
+import { startTemporalDevServer, type RunningDevServer } from '../../stack/temporal-dev-server';
 import { checkoutWorkflowId } from '../../domain/ids';
-import { DEFAULT_ACTIVITY_BUDGETS } from '../../domain/checkout';
 import { createCheckoutWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
 import type { checkout as checkoutWorkflow } from '../../workflows';
-import { freePort } from '../../scripts/free-port';
-import { checkoutBody, quietTemporalRuntime, testLogger, stubCharges, uniqueKey } from '../support/stack';
+import { freePort } from '../../stack/free-port';
+import { checkoutBody, quietTemporalRuntime, testApiConfig, testLogger, testWorkerConfig, stubCharges, uniqueKey } from '../support/stack';
 import { testProtection } from '../support/protection';
 
 const NAMESPACE = 'default';
@@ -170,10 +171,7 @@ describe('crash after the ledger commit, before the activity completes (DESIGN �
     connection = await Connection.connect({ address });
     client = new Client({ connection, namespace: NAMESPACE });
     taskQueue = `crash-${uniqueKey('ledger')}`;
-    api = await startApiServer(
-      { client, pool, logger: testLogger, taskQueue, apiBudgetMs: API_BUDGET_MS, activityBudgets: DEFAULT_ACTIVITY_BUDGETS },
-      0,
-    );
+    api = await listen(buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: taskQueue, API_BUDGET_MS: String(API_BUDGET_MS) }), { client, pool, logger: testLogger }).app, 0);
     workerEnv = {
       ...process.env,
       TEMPORAL_ADDRESS: address,
@@ -302,7 +300,7 @@ describe("a replay after Temporal's state is wiped (DESIGN §2 dedup window)", (
   let api: RunningApi | undefined;
   let taskQueue: string;
   let bundle: WorkflowBundleWithSourceMap;
-  let activities: ReturnType<typeof createActivities>;
+  let activities: ReturnType<typeof checkoutActivitiesFor>;
   let worker: { stop(): Promise<void> } | undefined;
 
   /** An in-process worker on the private server, from a bundle made once. */
@@ -357,22 +355,13 @@ describe("a replay after Temporal's state is wiped (DESIGN §2 dedup window)", (
     await migrate(pool);
     stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: testLogger });
     provider = new PaymentsProvider({ baseUrl: stub.url, connectTimeoutMs: 500 });
-    activities = createActivities({
-      pool,
-      provider,
-      protection: testProtection(pool),
-      logger: testLogger,
-      config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
-    });
+    activities = checkoutActivitiesFor(testWorkerConfig({ PAYMENTS_URL: stub.url }), { pool, provider, protection: testProtection(pool), logger: testLogger });
     taskQueue = `wiped-${uniqueKey('temporal')}`;
     bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
     worker = await startWorker(server.address);
     connection = await Connection.connect({ address: server.address });
     client = new Client({ connection, namespace: NAMESPACE });
-    api = await startApiServer(
-      { client, pool, logger: testLogger, taskQueue, apiBudgetMs: API_BUDGET_MS, activityBudgets: DEFAULT_ACTIVITY_BUDGETS },
-      0,
-    );
+    api = await listen(buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: taskQueue, API_BUDGET_MS: String(API_BUDGET_MS) }), { client, pool, logger: testLogger }).app, 0);
   });
 
   afterAll(async () => {

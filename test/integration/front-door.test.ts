@@ -4,15 +4,15 @@
 import net from 'node:net';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startApiServer, type ApiDeps, type RunningApi } from '../../api/app';
+import { buildApi } from '../../api/build';
+import { listen, type RunningApi } from '../../api/server';
 import { sweepOrphanPayments } from '../../api/orphan-sweeper';
 import { deleteOrphanPayment } from '../../db/orphans';
 import { markStartAttempt } from '../../db/payments';
 import { createPool, type Pool } from '../../db/pool';
 import { checkoutWorkflowId } from '../../domain/ids';
-import { DEFAULT_ACTIVITY_BUDGETS } from '../../domain/checkout';
-import { freePort } from '../../scripts/free-port';
-import { checkoutBody, postCheckout, testLogger, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
+import { freePort } from '../../stack/free-port';
+import { checkoutBody, postCheckout, testApiConfig, testLogger, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
 
 const RATE_LIMIT = 10;
 
@@ -37,19 +37,16 @@ async function setFaults(faults: Record<string, unknown>): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-/** Another api instance beside the stack's, on its parts unless overridden. */
-async function anotherApi(overrides: Partial<ApiDeps>): Promise<RunningApi> {
-  const deps: ApiDeps = {
-    client: stack.client,
-    pool: stack.pool,
-    logger: testLogger,
-    taskQueue: stack.taskQueue,
-    apiBudgetMs: 3_000,
-    activityBudgets: DEFAULT_ACTIVITY_BUDGETS,
-    rateLimitPerMinute: RATE_LIMIT,
-    ...overrides,
-  };
-  const api = await startApiServer(deps, 0);
+/** Another api instance beside the stack's, wired as the api process is, on the stack's parts unless overridden. */
+async function anotherApi(overrides: { maxInFlightCheckouts?: number; client?: Client; pool?: Pool } = {}): Promise<RunningApi> {
+  const config = testApiConfig({
+    TEMPORAL_TASK_QUEUE: stack.taskQueue,
+    API_BUDGET_MS: '3000',
+    RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+    ...(overrides.maxInFlightCheckouts !== undefined ? { MAX_IN_FLIGHT_CHECKOUTS: String(overrides.maxInFlightCheckouts) } : {}),
+  });
+  const built = buildApi(config, { client: overrides.client ?? stack.client, pool: overrides.pool ?? stack.pool, logger: testLogger });
+  const api = await listen(built.app, 0);
   cleanups.push(() => api.close());
   return api;
 }

@@ -9,9 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig, type Config } from '../../config';
+import { CONFIG_VARIABLES, loadApiConfig, loadStackConfig, loadWorkerConfig, type ApiConfig, type WorkerConfig } from '../../config';
+import { loadConfig as loadStubConfig, STUB_CONFIG_VARIABLES, type StubConfig } from '../../payments-stub/config';
 import { ConfigError } from '../../errors';
-import { DEV_SERVER_DYNAMIC_CONFIG } from '../../scripts/temporal-dev-server';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../stack/temporal-dev-server';
 
 const COMPOSE_FILE = path.resolve(process.env.CHECKOUT_COMPOSE_FILE ?? path.join(__dirname, '..', '..', 'docker-compose.yml'));
 const COMPOSE_DIR = path.dirname(COMPOSE_FILE);
@@ -85,13 +86,31 @@ function envOf(name: string): Record<string, string> {
   return env;
 }
 
-/** What config.ts makes of a service's environment; a refusal names the service. */
-function configOf(name: string): Config {
+/** What a service's own config makes of its environment; a refusal names the service. */
+function configOf<C>(name: string, load: (env: NodeJS.ProcessEnv) => C): C {
   try {
-    return loadConfig(envOf(name));
+    return load(envOf(name));
   } catch (err) {
     throw new Error(`service "${name}": config.ts refuses its environment: ${(err as Error).message}`, { cause: err });
   }
+}
+
+const apiConfigOf = (name: string): ApiConfig => configOf(name, loadApiConfig);
+const workerConfigOf = (name: string): WorkerConfig => configOf(name, loadWorkerConfig);
+const stubConfigOf = (name: string): StubConfig => configOf(name, loadStubConfig);
+
+/** The config a service's process loads, picked by the npm script it runs. */
+function processConfigOf(name: string): ApiConfig | WorkerConfig | StubConfig {
+  const command = commandOf(name);
+  if (/\bstart:api\b/.test(command)) return apiConfigOf(name);
+  if (/\bstart:worker\b/.test(command)) return workerConfigOf(name);
+  if (/\bstart:stub\b/.test(command)) return stubConfigOf(name);
+  throw new Error(`service "${name}" runs none of start:api, start:worker, start:stub: ${command}`);
+}
+
+/** The variables a service's process reads (the api and the worker share one anchor of settings). */
+function variablesOf(name: string): string[] {
+  return /\bstart:stub\b/.test(commandOf(name)) ? STUB_CONFIG_VARIABLES : CONFIG_VARIABLES;
 }
 
 /** The command line of a service as one string (entrypoint then command). */
@@ -236,8 +255,8 @@ function listeningPort(name: string): number | undefined {
   if (image.startsWith('temporalio/ui:')) return Number(env.TEMPORAL_UI_PORT ?? 8080);
   if (image.startsWith('nginx:')) return nginxListenPort();
   const command = commandOf(name);
-  if (/\bstart:api\b/.test(command)) return configOf(name).api.port;
-  if (/\bstart:stub\b/.test(command)) return configOf(name).stub.port;
+  if (/\bstart:api\b/.test(command)) return apiConfigOf(name).api.port;
+  if (/\bstart:stub\b/.test(command)) return stubConfigOf(name).port;
   return undefined;
 }
 
@@ -323,28 +342,29 @@ describe('docker-compose.yml', () => {
 
   describe.each(APP_SERVICES)('service %s', (name) => {
     it('sets only variables that config.ts reads', () => {
-      const unknown = Object.keys(envOf(name)).filter((v) => !CONFIG_VARIABLES.includes(v));
+      const known = variablesOf(name);
+      const unknown = Object.keys(envOf(name)).filter((v) => !known.includes(v));
       expect(
         unknown,
-        `service "${name}" sets ${unknown.join(', ')}, which config.ts does not read (a typo, or a setting that silently does nothing). config.ts reads: ${CONFIG_VARIABLES.join(', ')}`,
+        `service "${name}" sets ${unknown.join(', ')}, which its config does not read (a typo, or a setting that silently does nothing). It reads: ${known.join(', ')}`,
       ).toEqual([]);
     });
 
     it('has an environment that config.ts accepts (names, values, budget order)', () => {
       // configOf throws with the service's name and config.ts's full reason.
-      expect(configOf(name)).toBeDefined();
+      expect(processConfigOf(name)).toBeDefined();
     });
 
     it('listens on all interfaces so other containers can reach it', () => {
       if (name === 'worker') return; // listens on nothing
-      expect(configOf(name).api.host, `service "${name}": set HOST=0.0.0.0; config.ts defaults to 127.0.0.1, unreachable from other containers`).toBe('0.0.0.0');
+      const config = processConfigOf(name);
+      expect('api' in config ? config.api.host : 'host' in config ? config.host : undefined, `service "${name}": set HOST=0.0.0.0; config.ts defaults to 127.0.0.1, unreachable from other containers`).toBe('0.0.0.0');
     });
   });
 
   it('points the api and the worker at the Temporal, Postgres and payments-stub services of this file', () => {
     const db = envOf('postgres');
-    for (const name of ['api', 'worker']) {
-      const config = configOf(name);
+    for (const [name, config] of [['api', apiConfigOf('api')], ['worker', workerConfigOf('worker')]] as const) {
       const temporal = splitHostPort(config.temporal.address);
       expectPointsAtService(name, 'TEMPORAL_ADDRESS', temporal.host, temporal.port, 'temporal');
 
@@ -355,17 +375,17 @@ describe('docker-compose.yml', () => {
       expect(decodeURIComponent(url.password), `service "${name}": DATABASE_URL password must be POSTGRES_PASSWORD of service "postgres"`).toBe(db.POSTGRES_PASSWORD);
       expect(url.pathname.slice(1), `service "${name}": DATABASE_URL database must be POSTGRES_DB of service "postgres"`).toBe(db.POSTGRES_DB ?? db.POSTGRES_USER);
 
-      const payments = new URL(config.paymentsUrl);
-      expectPointsAtService(name, 'PAYMENTS_URL', payments.hostname, Number(payments.port || 80), 'payments-stub');
     }
+    const payments = new URL(workerConfigOf('worker').paymentsUrl);
+    expectPointsAtService('worker', 'PAYMENTS_URL', payments.hostname, Number(payments.port || 80), 'payments-stub');
   });
 
   it('gives the api and the worker the same Temporal namespace, task queue, database and budgets', () => {
-    const api = configOf('api');
-    const worker = configOf('worker');
+    const api = apiConfigOf('api');
+    const worker = workerConfigOf('worker');
     expect(worker.temporal, 'api and worker must use the same TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TEMPORAL_TASK_QUEUE').toEqual(api.temporal);
     expect(worker.database.url, 'api and worker must use the same DATABASE_URL').toBe(api.database.url);
-    expect(worker.budgets, 'api and worker must have the same timeout budget (DESIGN §3)').toEqual(api.budgets);
+    expect(worker.budgets.chargeMs, 'api and worker must have the same CHARGE_TIMEOUT_MS (docs/design.md, "Timeout budget")').toBe(api.budgets.chargeMs);
   });
 
   it('points the Temporal server, the UI and the setup at the right services', () => {
@@ -375,18 +395,18 @@ describe('docker-compose.yml', () => {
     const tpg = envOf('temporal-postgres');
     expect(temporal.POSTGRES_USER, 'service "temporal": POSTGRES_USER must match POSTGRES_USER of "temporal-postgres"').toBe(tpg.POSTGRES_USER);
     expect(temporal.POSTGRES_PWD, 'service "temporal": POSTGRES_PWD must match POSTGRES_PASSWORD of "temporal-postgres"').toBe(tpg.POSTGRES_PASSWORD);
-    expect(temporal.DEFAULT_NAMESPACE ?? 'default', 'service "temporal" must create the namespace the api and worker use').toBe(configOf('api').temporal.namespace);
+    expect(temporal.DEFAULT_NAMESPACE ?? 'default', 'service "temporal" must create the namespace the api and worker use').toBe(apiConfigOf('api').temporal.namespace);
 
     const ui = splitHostPort(envOf('temporal-ui').TEMPORAL_ADDRESS ?? '');
     expectPointsAtService('temporal-ui', 'TEMPORAL_ADDRESS', ui.host, ui.port, 'temporal');
   });
 
   it('publishes the ports a local user expects (the config defaults)', () => {
-    const defaults = loadConfig({});
-    const api = configOf('api');
-    const stub = configOf('payments-stub');
+    const defaults = loadStackConfig({});
+    const api = apiConfigOf('api');
+    const stub = stubConfigOf('payments-stub');
     expect(publishedPort('api', api.api.port), `service "api" must publish its PORT ${api.api.port} on host port ${defaults.api.port}`).toBe(defaults.api.port);
-    expect(publishedPort('payments-stub', stub.stub.port), `service "payments-stub" must publish its STUB_PORT ${stub.stub.port} on host port ${defaults.stub.port}`).toBe(defaults.stub.port);
+    expect(publishedPort('payments-stub', stub.port), `service "payments-stub" must publish its STUB_PORT ${stub.port} on host port ${defaults.stub.port}`).toBe(defaults.stub.port);
     expect(publishedPort('temporal-ui', listeningPort('temporal-ui') ?? 8080), `service "temporal-ui" must publish the Web UI on host port ${defaults.temporal.uiPort}`).toBe(defaults.temporal.uiPort);
     const temporalDefault = splitHostPort(defaults.temporal.address).port;
     expect(publishedPort('temporal', listeningPort('temporal') ?? 7233), `service "temporal" must publish its frontend on host port ${temporalDefault} (the default TEMPORAL_ADDRESS)`).toBe(temporalDefault);
@@ -402,7 +422,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('registers the search attributes the workflow sets, with their types, tolerating a second run', () => {
-    const namespace = configOf('api').temporal.namespace;
+    const namespace = apiConfigOf('api').temporal.namespace;
     const setupServices = Object.keys(services).filter((n) => imageOf(n).startsWith('temporalio/admin-tools:'));
     const registered = new Map<string, { type: string; namespace: string; tolerant: boolean; service: string }>();
     for (const name of setupServices) {
@@ -449,7 +469,7 @@ describe('timeout budget across the edge and the api (DESIGN §3)', () => {
   });
 
   it('the edge waits at least EDGE_BUDGET_MS for the api', () => {
-    const edgeMs = configOf('api').budgets.edgeMs;
+    const edgeMs = apiConfigOf('api').budgets.edgeMs;
     const directives = nginxDirectives();
     for (const name of ['proxy_connect_timeout', 'proxy_send_timeout', 'proxy_read_timeout']) {
       const found = directives.filter((d) => d.name === name);
@@ -465,14 +485,14 @@ describe('timeout budget across the edge and the api (DESIGN §3)', () => {
   });
 
   it('the edge budget exceeds the api budget, so the api answers first', () => {
-    const { edgeMs, apiMs } = configOf('api').budgets;
+    const { edgeMs, apiMs } = apiConfigOf('api').budgets;
     expect(edgeMs, `service "api": EDGE_BUDGET_MS (${edgeMs}) must exceed API_BUDGET_MS (${apiMs})`).toBeGreaterThan(apiMs);
   });
 
   it("config.ts accepts the api's budget and would refuse it inverted", () => {
     const env = envOf('api');
-    const { apiMs } = configOf('api').budgets; // throws with config.ts's reason if refused
-    expect(() => loadConfig({ ...env, EDGE_BUDGET_MS: String(apiMs) }), 'config.ts must refuse EDGE_BUDGET_MS <= API_BUDGET_MS').toThrow(ConfigError);
+    const { apiMs } = apiConfigOf('api').budgets; // throws with config.ts's reason if refused
+    expect(() => loadApiConfig({ ...env, EDGE_BUDGET_MS: String(apiMs) }), 'config.ts must refuse EDGE_BUDGET_MS <= API_BUDGET_MS').toThrow(ConfigError);
   });
 });
 

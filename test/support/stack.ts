@@ -1,26 +1,17 @@
-// The whole checkout stack in one test process, every part real: the api on
-// port 0, a worker on its own task queue, the payments stub over HTTP, the
-// shared Temporal dev server and Postgres from global-setup.
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { inject } from 'vitest';
-import { createActivities, PaymentsProvider } from '../../activities';
-import { createReconciliationActivities } from '../../activities/reconciliation/activities';
-import { ProviderListings } from '../../activities/reconciliation/provider-listings';
-import { createWebhookActivities, createWebhookHttpAgent } from '../../activities/webhooks/activities';
-import { WebhookDispatcher } from '../../worker/webhook-dispatcher';
-import { webhookTaskQueue } from '../../domain/webhooks';
-import { startApiServer, type RunningApi } from '../../api/app';
+import { buildApi } from '../../api/build';
+import { listen, type RunningApi } from '../../api/server';
+import { loadApiConfig, loadWorkerConfig, type ApiConfig, type WorkerConfig } from '../../config';
 import { migrate } from '../../db/migrate';
 import { createPool, type Pool } from '../../db/pool';
-import { startStub, type RunningStub } from '../../payments-stub/server';
-import { DEFAULT_ACTIVITY_BUDGETS } from '../../domain/checkout';
-import type { MismatchKind } from '../../domain/reconciliation';
-import { createCheckoutWorker } from '../../worker/create-worker';
-import { createWebhookWorker } from '../../worker/webhook-worker';
 import type { ProviderProtection } from '../../db/provider-protection';
+import type { MismatchKind } from '../../domain/reconciliation';
+import { startStub, type RunningStub } from '../../payments-stub/server';
+import { buildWorker } from '../../worker/build';
 import { testProtection, type ProtectionOverrides } from './protection';
 
 export interface TestStack {
@@ -31,8 +22,6 @@ export interface TestStack {
   pool: Pool;
   client: Client;
   taskQueue: string;
-  /** The webhook outbox dispatcher, when options.webhooks asked for it. */
-  webhookDispatcher?: WebhookDispatcher;
   stop(): Promise<void>;
 }
 
@@ -46,6 +35,37 @@ export function quietTemporalRuntime(): void {
   } catch {
     // already installed in this process
   }
+}
+
+/**
+ * The environment the test processes' config is loaded from: config.ts's own
+ * defaults but for what a test stack must differ in (its task queue, the
+ * stub's URL, rates no shared test database could keep under).
+ */
+export function testEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return {
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    DATABASE_URL: inject('databaseUrl'),
+    DATABASE_POOL_SIZE: '5',
+    // test files share customers and the database
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    MAX_IN_FLIGHT_CHECKOUTS: '1000000',
+    WEBHOOK_RETRY_SCHEDULE: '200ms,500ms,1s',
+    WEBHOOK_REQUEST_TIMEOUT_MS: '3000',
+    WEBHOOK_CONNECT_TIMEOUT_MS: '1000',
+    WEBHOOK_DISPATCH_INTERVAL_MS: '200',
+    ...env,
+  };
+}
+
+/** The worker's config for a test: config.ts's defaults with testEnv's differences. */
+export function testWorkerConfig(env: Record<string, string | undefined> = {}): WorkerConfig {
+  return loadWorkerConfig(testEnv(env));
+}
+
+/** The api's config for a test: config.ts's defaults with testEnv's differences. */
+export function testApiConfig(env: Record<string, string | undefined> = {}): ApiConfig {
+  return loadApiConfig(testEnv(env));
 }
 
 export interface TestStackOptions {
@@ -65,85 +85,59 @@ export interface TestStackOptions {
   webhooks?: { retryDelaysMs?: number[]; dispatchIntervalMs?: number };
 }
 
+/**
+ * The whole checkout stack in this process, wired by the same buildWorker and
+ * buildApi as the real processes: the api on port 0, a worker on a task queue
+ * of its own, the payments stub over HTTP, the shared Temporal dev server and
+ * Postgres from global-setup.
+ */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   quietTemporalRuntime();
   const address = inject('temporalAddress');
-  const pool = createPool(inject('databaseUrl'), 5);
-  await migrate(pool);
   const stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: testLogger });
-  const protection = testProtection(pool, options.protection);
-  const provider = new PaymentsProvider({ baseUrl: stub.url, connectTimeoutMs: 500 });
-  const activities = createActivities({
-    pool,
-    provider,
-    protection,
-    logger: testLogger,
-    config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
-  });
-  const listings = new ProviderListings({ baseUrl: stub.url, connectTimeoutMs: 500 });
-  const reconciliationActivities = createReconciliationActivities({
-    pool,
-    listings,
-    logger: testLogger,
-    config: { httpTimeoutMs: 5_000 },
-    onMismatch: options.onReconciliationMismatch,
-  });
-  const webhookHttp = createWebhookHttpAgent(1_000);
-  const webhookActivities = createWebhookActivities({
-    pool,
-    http: webhookHttp,
-    logger: testLogger,
-    config: { requestTimeoutMs: 3_000, schedule: { delaysMs: options.webhooks?.retryDelaysMs ?? [200, 500, 1_000], jitterRatio: 0.2 } },
-  });
   const taskQueue = `test-${crypto.randomUUID()}`;
-  const nativeConnection = await NativeConnection.connect({ address });
-  const worker: Worker = await createCheckoutWorker({ connection: nativeConnection, namespace: 'default', taskQueue, activities: { ...activities, ...reconciliationActivities } });
-  const webhookWorker = await createWebhookWorker({ connection: nativeConnection, namespace: 'default', checkoutTaskQueue: taskQueue, activities: webhookActivities });
-  const workerRun = Promise.all([worker.run(), webhookWorker.run()]);
+  const env = testEnv({
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    PAYMENTS_URL: stub.url,
+    PORT: '0',
+    ...(options.apiBudgetMs !== undefined ? { API_BUDGET_MS: String(options.apiBudgetMs) } : {}),
+    ...(options.rateLimitPerMinute !== undefined ? { RATE_LIMIT_PER_MINUTE: String(options.rateLimitPerMinute) } : {}),
+    ...(options.maxInFlightCheckouts !== undefined ? { MAX_IN_FLIGHT_CHECKOUTS: String(options.maxInFlightCheckouts) } : {}),
+    ...(options.webhooks?.retryDelaysMs ? { WEBHOOK_RETRY_SCHEDULE: options.webhooks.retryDelaysMs.map((ms) => `${ms}ms`).join(',') } : {}),
+    ...(options.webhooks?.dispatchIntervalMs !== undefined ? { WEBHOOK_DISPATCH_INTERVAL_MS: String(options.webhooks.dispatchIntervalMs) } : {}),
+  });
+  const workerConfig = loadWorkerConfig(env);
+  const apiConfig = loadApiConfig(env);
+  const pool = createPool(workerConfig.database.url, workerConfig.database.poolSize);
+  await migrate(pool);
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
-  const api = await startApiServer(
-    {
-      client,
-      pool,
-      logger: testLogger,
-      taskQueue,
-      apiBudgetMs: options.apiBudgetMs ?? 3_000,
-      activityBudgets: DEFAULT_ACTIVITY_BUDGETS,
-      rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
-      maxInFlightCheckouts: options.maxInFlightCheckouts,
-    },
-    0,
-  );
-  const webhookDispatcher = options.webhooks
-    ? new WebhookDispatcher({
-        pool,
-        client,
-        taskQueue: webhookTaskQueue(taskQueue),
-        logger: testLogger,
-        config: { intervalMs: options.webhooks.dispatchIntervalMs ?? 200, batchSize: 200, leaseMs: 30_000 },
-      })
-    : undefined;
-  webhookDispatcher?.start();
+  const client = new Client({ connection, namespace: workerConfig.temporal.namespace });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const worker = await buildWorker(workerConfig, {
+    connection: nativeConnection,
+    client,
+    pool,
+    logger: testLogger,
+    protection: testProtection(pool, options.protection),
+    onReconciliationMismatch: options.onReconciliationMismatch,
+    dispatchWebhooks: options.webhooks !== undefined,
+  });
+  const workerRun = worker.run();
+  const api = await listen(buildApi(apiConfig, { client, pool, logger: testLogger }).app, apiConfig.api.port);
   return {
     api,
-    protection,
+    protection: worker.protection,
     stub,
     pool,
     client,
     taskQueue,
-    webhookDispatcher,
     async stop() {
-      await webhookDispatcher?.stop();
       await api.close();
       worker.shutdown();
-      webhookWorker.shutdown();
       await workerRun;
+      await worker.close();
       await nativeConnection.close();
       await connection.close();
-      await provider.close();
-      await listings.close();
-      await webhookHttp.close();
       await stub.close();
       await pool.end();
     },

@@ -7,7 +7,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createActivities, PaymentsProvider, type CheckoutActivities } from '../../activities';
+import { PaymentsProvider, type CheckoutActivities } from '../../activities';
+import { checkoutActivitiesFor } from '../../worker/build';
 import { findPaymentById, insertPendingPayment } from '../../db/payments';
 import { migrate } from '../../db/migrate';
 import { createPool, type Pool } from '../../db/pool';
@@ -16,10 +17,11 @@ import { checkoutWorkflowId } from '../../domain/ids';
 import { DEFAULT_ACTIVITY_BUDGETS, type CheckoutInput, type CheckoutRequest } from '../../domain/checkout';
 import { checkout } from '../../workflows';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { renderCheckoutAnswer } from '../../domain/checkout-answer';
 import { fingerprintOf } from '../../api/checkout/schema';
 import { FailureType } from '../../errors';
 import { registerSearchAttributes } from '../support/search-attributes';
-import { quietTemporalRuntime, testLogger } from '../support/stack';
+import { quietTemporalRuntime, testLogger, testWorkerConfig } from '../support/stack';
 import { testProtection } from '../support/protection';
 
 let env: TestWorkflowEnvironment;
@@ -60,13 +62,7 @@ async function stubStats(): Promise<{ attempts: number; charges_applied: number 
 }
 
 function realActivities(protection = testProtection(pool)): CheckoutActivities {
-  return createActivities({
-    pool,
-    provider,
-    protection,
-    logger: testLogger,
-    config: { fraudMaxAmountCents: 5_000_000, chargeTimeoutMs: DEFAULT_ACTIVITY_BUDGETS.chargeMs },
-  });
+  return checkoutActivitiesFor(testWorkerConfig({ PAYMENTS_URL: stub.url }), { pool, provider, protection, logger: testLogger });
 }
 
 /** Inserts the payment row the api would have written, and returns the workflow input. */
@@ -117,7 +113,8 @@ describe('compensation (time-skipping)', () => {
     const { workflowId, input } = await newCheckout({ amount_cents: 4200 });
     const result = await runWorkflow(activities, workflowId, input);
 
-    expect(result).toMatchObject({ outcome: 'refunded', payment: { status: 'refunded', error: { code: 'payment_reversed' } } });
+    expect(result.outcome).toBe('refunded');
+    expect(renderCheckoutAnswer(result)).toMatchObject({ status: 500, body: { status: 'refunded', error: { code: 'payment_reversed' } } });
     const charges = (await (await fetch(`${stub.url}/charges`)).json()) as { data: Array<{ idempotency_key: string; refunded: boolean; id: string }> };
     const mine = charges.data.filter((c) => c.idempotency_key === `${workflowId}:charge`);
     expect(mine).toHaveLength(1);
@@ -163,7 +160,8 @@ describe('checkout workflow retries (time-skipping)', () => {
     const { workflowId, input } = await newCheckout({ payment_method_id: 'pm_declined' });
     const result = await runWorkflow(realActivities(), workflowId, input);
 
-    expect(result).toMatchObject({ outcome: 'declined', payment: { status: 'failed', error: { code: 'card_declined' } } });
+    expect(result.outcome).toBe('declined');
+    expect(renderCheckoutAnswer(result)).toMatchObject({ status: 402, body: { status: 'failed', error: { code: 'card_declined' } } });
     expect((await stubStats()).attempts - before.attempts).toBe(1);
     const postings = await pool.query('SELECT count(*)::int AS n FROM ledger_transactions WHERE workflow_id = $1', [workflowId]);
     expect(postings.rows[0].n).toBe(0);
@@ -202,7 +200,8 @@ describe('checkout workflow retries (time-skipping)', () => {
     const wallMs = Date.now() - wallStart;
     const testMs = await workflowDurationMs(workflowId);
 
-    expect(result).toMatchObject({ outcome: 'failed', payment: { error: { code: 'provider_unavailable' } } });
+    expect(result.outcome).toBe('failed');
+    expect(renderCheckoutAnswer(result)).toMatchObject({ status: 502, body: { error: { code: 'provider_unavailable' } } });
     // five real calls opened the breaker; every later attempt waited without touching the provider
     expect((await stubStats()).attempts - before.attempts).toBe(5);
     expect(await protection.state()).toBe('open');

@@ -3,11 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { maxAttempts, retryDelayMs } from '../../activities/webhooks/retry-schedule';
 import { ConfigError } from '../../errors';
-import { loadConfig } from '../../config';
+import { loadWorkerConfig } from '../../config';
 
 describe('webhook retry schedule', () => {
   it('defaults to 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h: ten attempts', () => {
-    const { webhooks } = loadConfig({});
+    const { webhooks } = loadWorkerConfig({});
     const s = 1_000;
     const h = 3_600 * s;
     expect(webhooks.retryDelaysMs).toEqual([5 * s, 300 * s, 1_800 * s, 2 * h, 5 * h, 10 * h, 14 * h, 20 * h, 24 * h]);
@@ -15,9 +15,9 @@ describe('webhook retry schedule', () => {
   });
 
   it('a malformed schedule stops the process with the variable named', () => {
-    expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toThrow(ConfigError);
-    expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toThrow(/WEBHOOK_RETRY_SCHEDULE: "soon"/);
-    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '250ms, 1.5s,2m' }).webhooks.retryDelaysMs).toEqual([250, 1_500, 120_000]);
+    expect(() => loadWorkerConfig({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toThrow(ConfigError);
+    expect(() => loadWorkerConfig({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toThrow(/WEBHOOK_RETRY_SCHEDULE: "soon"/);
+    expect(loadWorkerConfig({ WEBHOOK_RETRY_SCHEDULE: '250ms, 1.5s,2m' }).webhooks.retryDelaysMs).toEqual([250, 1_500, 120_000]);
   });
 
   it('each wait lies within ±jitter of the schedule, spread rather than fixed, and none follows the last attempt', () => {

@@ -1,0 +1,143 @@
+// The worker process's wiring, used by worker/main.ts and by the tests alike:
+// the checkout Worker (checkout and reconciliation workflows and activities),
+// the webhook Worker, and the outbox dispatcher that feeds it.
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
+import { createActivities, createReconciliationActivities, createWebhookActivities, createWebhookHttpAgent, PaymentsProvider, ProviderListings } from '../activities';
+import type { WorkerConfig } from '../config';
+import type { Pool } from '../db/pool';
+import { ProviderProtection, type ProtectionEvents } from '../db/provider-protection';
+import type { MismatchKind } from '../domain/reconciliation';
+import { webhookTaskQueue } from '../domain/webhooks';
+import type { Logger } from '../logger';
+import { createCheckoutWorker, workerTuningOptions } from './create-worker';
+import { WebhookDispatcher } from './webhook-dispatcher';
+import { createWebhookWorker } from './webhook-worker';
+
+export interface WorkerDeps {
+  connection: NativeConnection;
+  /** For the outbox dispatcher's workflow starts. */
+  client: Client;
+  pool: Pool;
+  logger: Logger;
+  /** The breaker and retry budget; default: the fleet's shared one for the provider 'payments'. */
+  protection?: ProviderProtection;
+  /** Hears breaker transitions and admissions (the worker's metrics). */
+  protectionEvents?: ProtectionEvents;
+  /** Hears each reconciliation finding (the worker's metric). */
+  onReconciliationMismatch?: (kind: MismatchKind) => void;
+  /** A bundle built once (production); unset, each Worker bundles the workflow source. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Run the outbox dispatcher (default true; tests that share a database turn it off). */
+  dispatchWebhooks?: boolean;
+}
+
+export interface BuiltWorker {
+  protection: ProviderProtection;
+  /** Polls until shutdown() or SIGINT/SIGTERM, finishing in-flight tasks. */
+  run(): Promise<void>;
+  shutdown(): void;
+  /** Closes what run() leaves open (HTTP agents); call after run() resolves. */
+  close(): Promise<void>;
+}
+
+/** The checkout activities as this config makes them; the time-skipping tests use it too. */
+export function checkoutActivitiesFor(
+  config: WorkerConfig,
+  deps: { pool: Pool; logger: Logger; provider: PaymentsProvider; protection: ProviderProtection },
+): ReturnType<typeof createActivities> {
+  return createActivities({
+    ...deps,
+    config: {
+      fraudMaxAmountCents: config.fraudMaxAmountCents,
+      chargeTimeoutMs: config.budgets.chargeMs,
+      crashAfterLedgerCommit: config.crashAfterLedgerCommit,
+    },
+  });
+}
+
+/** The provider's HTTP client as this config makes it. */
+export function paymentsProviderFor(config: WorkerConfig): PaymentsProvider {
+  return new PaymentsProvider({ baseUrl: config.paymentsUrl, connectTimeoutMs: config.budgets.providerConnectMs });
+}
+
+export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promise<BuiltWorker> {
+  const { pool, logger } = deps;
+  const provider = paymentsProviderFor(config);
+  const protection =
+    deps.protection ??
+    new ProviderProtection(
+      pool,
+      'payments',
+      { breaker: config.breaker, retryBudget: config.retryBudget, probeHoldMs: config.budgets.chargeMs + 1_000 },
+      deps.protectionEvents,
+    );
+  const activities = checkoutActivitiesFor(config, { pool, logger, provider, protection });
+  // the provider's listings against the ledger, one run per Schedule tick
+  const listings = new ProviderListings({ baseUrl: config.paymentsUrl, connectTimeoutMs: config.budgets.providerConnectMs });
+  const reconciliationActivities = createReconciliationActivities({
+    pool,
+    listings,
+    logger,
+    config: { httpTimeoutMs: config.reconciliation.httpTimeoutMs },
+    onMismatch: deps.onReconciliationMismatch,
+  });
+  // signed deliveries to merchants' endpoints, on an HTTP agent of their own
+  const webhookHttp = createWebhookHttpAgent(config.webhooks.connectTimeoutMs);
+  const webhookActivities = createWebhookActivities({
+    pool,
+    http: webhookHttp,
+    logger,
+    config: {
+      requestTimeoutMs: config.webhooks.requestTimeoutMs,
+      schedule: { delaysMs: config.webhooks.retryDelaysMs, jitterRatio: config.webhooks.jitterRatio },
+    },
+  });
+  // slots, cache, V8 context reuse, prebuilt bundle (docs/performance.md)
+  const tuning = workerTuningOptions(config.workerTuning);
+  const workflowBundle = deps.workflowBundle ?? tuning.workflowBundle;
+  const options: Partial<WorkerOptions> = { ...tuning, ...(workflowBundle ? { workflowBundle } : {}) };
+  const checkoutWorker: Worker = await createCheckoutWorker({
+    connection: deps.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: { ...activities, ...reconciliationActivities },
+    // server-side, for the whole task queue: bounds the provider rate of a draining backlog
+    options: {
+      ...(config.workerMaxActivitiesPerSecond > 0 ? { maxTaskQueueActivitiesPerSecond: config.workerMaxActivitiesPerSecond } : {}),
+      ...options,
+    },
+  });
+  const webhookWorker = await createWebhookWorker({
+    connection: deps.connection,
+    namespace: config.temporal.namespace,
+    checkoutTaskQueue: config.temporal.taskQueue,
+    activities: webhookActivities,
+    options,
+  });
+  const dispatcher =
+    deps.dispatchWebhooks === false
+      ? undefined
+      : new WebhookDispatcher({ pool, client: deps.client, taskQueue: webhookTaskQueue(config.temporal.taskQueue), logger, config: config.webhooks.dispatch });
+
+  return {
+    protection,
+    async run() {
+      dispatcher?.start();
+      try {
+        await Promise.all([checkoutWorker.run(), webhookWorker.run()]);
+      } finally {
+        await dispatcher?.stop();
+      }
+    },
+    shutdown() {
+      checkoutWorker.shutdown();
+      webhookWorker.shutdown();
+    },
+    async close() {
+      await webhookHttp.close();
+      await provider.close();
+      await listings.close();
+    },
+  };
+}
