@@ -21,24 +21,35 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  // ---- import boundaries: which folder may import which (docs/design.md, "Code layout") ----
+  boundary('workflows', 'workflows are deterministic orchestration; no I/O', ['db', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger'], {
+    typeOnly: ['activities'],
+  }),
+  boundary('domain', 'domain/ holds names and pure functions that workflow code imports: no I/O', [
+    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger',
+  ]),
+  boundary('api', 'the api never reaches the provider side or the worker', ['activities', 'worker', 'payments-stub', 'stack']),
+  boundary('activities', 'activities are called by workflows; they never reach the api, the worker or the local stack', ['api', 'worker', 'workflows', 'stack', 'payments-stub']),
+  boundary('db', 'db/ is the lowest layer: SQL over a pool, nothing above it', ['activities', 'workflows', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client']),
+  boundary('workflow-starts', 'starting a workflow needs names and a client, nothing more', ['db', 'api', 'activities', 'worker', 'stack', 'payments-stub']),
+  boundary('worker', 'the worker never reaches the api or the stub', ['api', 'payments-stub', 'stack']),
+  ...standalone('payments-stub', 'the stub is a separate service: it imports nothing of ours but its own files'),
+  ...standalone('client', 'the client is a library for other codebases: it imports nothing of ours'),
+  ...standalone('webhook-receiver', "the example receiver is a merchant's code: it imports nothing of ours"),
   {
-    // Workflow code (and what it imports) is bundled into Temporal's deterministic sandbox.
-    files: ['workflows/**/*.ts', 'shared.ts', 'errors.ts'],
+    // errors.ts is imported by workflow code too: plain classes and strings, nothing else
+    files: ['errors.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        {
-          paths: [
-            ...nodeBuiltins.map((name) => ({ name, message: 'workflow code runs in a sandbox without Node built-ins' })),
-            { name: '../config', message: 'workflows must not read the environment; pass values in the workflow input' },
-            { name: '../logger', message: 'use log from @temporalio/workflow inside workflows' },
-          ],
-          patterns: [
-            { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'import activities as types only' },
-            { group: ['../db/*', '../api/*', '../worker/*'], message: 'workflows do no I/O' },
-          ],
-        },
+        { paths: nodeBuiltins.map((name) => ({ name, message: 'workflow code imports errors.ts; no Node built-ins' })), patterns: [{ regex: '^\\./(?!domain/)', message: 'errors.ts may import only domain/ types' }] },
       ],
+    },
+  },
+  {
+    // Workflow code (and what it imports) is bundled into Temporal's deterministic sandbox.
+    files: ['workflows/**/*.ts', 'domain/**/*.ts', 'errors.ts'],
+    rules: {
       'no-restricted-globals': [
         'error',
         { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' },
@@ -49,3 +60,33 @@ export default tseslint.config(
     },
   },
 );
+
+/** Files under `folder` may not import the named top-level folders or modules (typeOnly: types only). */
+function boundary(folder, why, forbidden, { typeOnly = [] } = {}) {
+  const groupsOf = (names) => names.flatMap((name) => [`**/${name}`, `**/${name}/**`, `./${name}`, `./${name}/**`]);
+  const sandbox = ['workflows', 'domain'].includes(folder);
+  return {
+    files: [`${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: sandbox ? nodeBuiltins.map((name) => ({ name, message: 'workflow code runs in a sandbox without Node built-ins' })) : [],
+          patterns: [
+            { group: groupsOf(forbidden), message: `${folder}/ may not import this: ${why}` },
+            ...(typeOnly.length ? [{ group: groupsOf(typeOnly), allowTypeImports: true, message: `${folder}/ imports these as types only` }] : []),
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/** Files under `folder` may import only each other (and packages): no relative path may climb out of it. */
+function standalone(folder, why) {
+  // one config per depth, since a pattern sees the import string, not the file it resolves to
+  return [1, 2, 3].map((depth) => ({
+    files: [`${folder}/${'*/'.repeat(depth - 1)}*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./){${depth},}`, message: why }] }] },
+  }));
+}
