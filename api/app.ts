@@ -28,7 +28,7 @@ export interface ApiDeps {
   rateLimitPerMinute?: number;
   /** POST /checkout requests in flight on this instance; more are shed with 503 at once; omitted: unbounded */
   maxInFlightCheckouts?: number;
-  /** Webhooks (issue 8): how long an endpoint's old secret keeps signing after a rotation; default 24 h. */
+  /** Webhooks: how long an endpoint's old secret keeps signing after a rotation; default 24 h. */
   webhookSecretRotationGraceMs?: number;
 }
 

@@ -1,5 +1,5 @@
 // How long each phase of a run lasts: the full run holds rates for 60 s as
-// issue 7 asks; --quick shortens everything to finish in a few minutes.
+// the performance targets ask (docs/performance.md); --quick shortens everything to finish in a few minutes.
 export interface Durations {
   warmupMs: number;
   stepMs: number;

@@ -125,7 +125,7 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
     ['RSS api + worker <= 400 MiB', rssTotal <= 400, `${Math.round(rssTotal)} MiB`],
     [`RSS growth < 10 %${f.soak ? ' over the soak' : ' over this run (the target is for --soak)'}`, growth < 10, `${growth}%`],
   ];
-  console.log('\ntargets (issue 7):');
+  console.log('\ntargets (docs/performance.md):');
   for (const [what, met, value] of targets) console.log(`  ${met ? 'met    ' : 'NOT met'}  ${what}: ${value}`);
 
   const name = `bench-${stamp()}`;

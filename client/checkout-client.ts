@@ -1,4 +1,4 @@
-// A client that behaves (DESIGN §4): one Idempotency-Key per logical checkout,
+// A client that behaves (docs/design.md, "Bundled client"): one Idempotency-Key per logical checkout,
 // sent unchanged on every attempt; full-jitter backoff that never undercuts the
 // server's Retry-After; follows 202 + Location until the payment is final; and
 // bounded by a number of attempts and a total time.

@@ -1,4 +1,4 @@
-// How long to wait before the next request (DESIGN §4): full jitter so that
+// How long to wait before the next request (docs/design.md, "Bundled client"): full jitter so that
 // clients retrying together spread out, never less than the server's
 // Retry-After, and never past the caller's deadline.
 
@@ -10,7 +10,7 @@ export interface JitterOptions {
 }
 
 /**
- * Full jitter (DESIGN §4): uniform in [0, min(maxDelayMs, baseDelayMs · 2^retry)],
+ * Full jitter (docs/design.md, "Bundled client"): uniform in [0, min(maxDelayMs, baseDelayMs · 2^retry)],
  * retry counted from 0 for the first retry.
  */
 export function fullJitterDelay(retry: number, opts: JitterOptions): number {

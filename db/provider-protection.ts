@@ -1,4 +1,4 @@
-// Fleet-wide protection of the payment provider (DESIGN §4), with its state in
+// Fleet-wide protection of the payment provider (docs/design.md, "Provider protection"), with its state in
 // Postgres so every worker sees the same breaker and the same retry budget:
 // - circuit breaker: opens at >= failureRatio failures over windowMs once
 //   minVolume calls have ended, stays open openMs, then lets one probe through

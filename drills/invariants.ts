@@ -1,4 +1,4 @@
-// The invariants every drill ends on (DESIGN §5), from each part's own records:
+// The invariants every drill ends on (docs/design.md, "Failure scenarios and drills"), from each part's own records:
 // the stub's charges, the ledger, the payments table and Temporal's open runs.
 import type { Client } from '@temporalio/client';
 import type { Pool } from '../db/pool';

@@ -1,4 +1,4 @@
-// The naive checkout of the retry-storm incident (DESIGN §5.8), for comparison
+// The naive checkout of the retry-storm incident (docs/design.md, "Failure scenarios and drills", scenario 8), for comparison
 // only: what a plain request handler does with the provider. It charges, and on
 // a 5xx, a timeout or a network error sends the same charge again at once, up
 // to 3 more times: no backoff, no jitter, no retry budget, no breaker, nothing

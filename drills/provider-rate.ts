@@ -1,5 +1,5 @@
 // Samples the payments stub's /stats on a fixed beat, so a drill can tell how
-// many calls the provider saw per second over time (DESIGN §5.7, §5.8).
+// many calls the provider saw per second over time (docs/design.md, "Failure scenarios and drills", scenarios 7 and 8).
 // An optional `extra` reading (e.g. the breaker's state) is taken with each sample.
 
 export interface ProviderSample<E> {

@@ -1,4 +1,4 @@
-// Every drill, in the order `npm run drill -- all` runs them (DESIGN §5).
+// Every drill, in the order `npm run drill -- all` runs them (docs/design.md, "Failure scenarios and drills").
 import type { Drill } from './drill';
 import { backlog } from './scenarios/backlog';
 import { crashAfterLedger } from './scenarios/crash-after-ledger';

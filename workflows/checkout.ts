@@ -38,7 +38,7 @@ const FRAUD_RETRY = {
 
 function checkoutActivities(budgets: ActivityBudgets) {
   return {
-    // Fraud rules: p99 200 ms x 2.5 (DESIGN §3); a refusal is final.
+    // Fraud rules: p99 200 ms x 2.5 (docs/design.md, "Timeout budget"); a refusal is final.
     fraud: proxyActivities<CheckoutActivities>({
       startToCloseTimeout: budgets.fraudMs,
       retry: FRAUD_RETRY,

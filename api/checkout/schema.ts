@@ -1,4 +1,4 @@
-// The checkout request as DESIGN §2 defines it: the schema that validates
+// The checkout request as docs/design.md ("HTTP contract") defines it: the schema that validates
 // requests, and the fingerprint that tells one body from another.
 import crypto from 'node:crypto';
 import { z } from 'zod';

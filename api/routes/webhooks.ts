@@ -1,4 +1,4 @@
-// Webhook endpoints and deliveries over HTTP (issue 8). Thin routes: validate
+// Webhook endpoints and deliveries over HTTP. Thin routes: validate
 // with zod, call the store, map the answer. A secret is shown once, when it is
 // made (creation, rotation); no other answer carries one.
 import type { Client } from '@temporalio/client';

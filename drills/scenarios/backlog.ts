@@ -1,4 +1,4 @@
-// DESIGN §5 (issue text): the provider is down while N checkouts queue, then
+// docs/design.md, "Failure scenarios and drills", scenario 10: the provider is down while N checkouts queue, then
 // back: the backlog drains at a bounded provider rate (the task queue's activity
 // rate limit, WORKER_MAX_ACTIVITIES_PER_SECOND, enforced by Temporal across
 // every worker), with no storm. Reports drain time and peak provider rate.

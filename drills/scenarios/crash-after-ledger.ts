@@ -1,4 +1,4 @@
-// DESIGN §5.5: the worker dies right after the ledger commit, before Temporal
+// docs/design.md, "Failure scenarios and drills", scenario 5: the worker dies right after the ledger commit, before Temporal
 // hears the activity completed; the re-executed activity finds its posting.
 import type { Drill } from '../drill';
 import { drive, logicalCheckouts, tally } from '../load';

@@ -1,4 +1,4 @@
-// DESIGN §5.1: logical checkouts each sent 1-5 times, some concurrently.
+// docs/design.md, "Failure scenarios and drills", scenario 1: logical checkouts each sent 1-5 times, some concurrently.
 import type { Drill } from '../drill';
 import { drive, logicalCheckouts, percentile, tally } from '../load';
 

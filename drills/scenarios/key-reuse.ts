@@ -1,4 +1,4 @@
-// DESIGN §5.2: a key reused with a changed body is refused with 422 and runs nothing.
+// docs/design.md, "Failure scenarios and drills", scenario 2: a key reused with a changed body is refused with 422 and runs nothing.
 import type { Drill } from '../drill';
 import { drive, logicalCheckouts } from '../load';
 

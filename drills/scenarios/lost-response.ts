@@ -1,4 +1,4 @@
-// DESIGN §5.4: the provider applies the charge, then drops the connection.
+// docs/design.md, "Failure scenarios and drills", scenario 4: the provider applies the charge, then drops the connection.
 import type { Drill } from '../drill';
 import { drive, logicalCheckouts, tally } from '../load';
 

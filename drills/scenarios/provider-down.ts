@@ -1,4 +1,4 @@
-// DESIGN §5.7: the provider answers 503 to everything. The shared breaker opens,
+// docs/design.md, "Failure scenarios and drills", scenario 7: the provider answers 503 to everything. The shared breaker opens,
 // the provider sees only probes while it is open, and when the provider is back
 // the backlog completes without a retry storm.
 import type { Drill } from '../drill';

@@ -1,4 +1,4 @@
-// DESIGN §5.9: restart the Temporal dev server (same state file and port), then
+// docs/design.md, "Failure scenarios and drills", scenario 9: restart the Temporal dev server (same state file and port), then
 // Postgres (same data directory), while checkouts keep coming: the api answers
 // 503/202 meanwhile, clients retry with the same key, every checkout finishes.
 import crypto from 'node:crypto';
@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createCheckoutClient, type CheckoutResult } from '../../client/checkout-client';
 import type { Drill } from '../drill';
 import type { DrillStack, Part } from '../drill-stack';
-import { waitForHttp } from '../../scripts/service-process';
+import { waitForHttp } from '../../stack/service-process';
 import { tally } from '../load';
 
 const dead = (part: Part) => part.service.child.exitCode !== null || part.service.child.signalCode !== null;

@@ -1,4 +1,4 @@
-// DESIGN §5.8: the retry-storm incident scaled to this machine. A steady stream
+// docs/design.md, "Failure scenarios and drills", scenario 8: the retry-storm incident scaled to this machine. A steady stream
 // of new checkouts at about the rate 2 cores sustain, and 30 % of provider calls
 // failing for 8 s in the middle. Run twice on fresh stacks with the same arrival
 // schedule: the naive checkout (a handler calling the provider with 3 immediate

@@ -1,4 +1,4 @@
-// DESIGN §5.6: the provider takes 8 s to answer. The api still answers every
+// docs/design.md, "Failure scenarios and drills", scenario 6: the provider takes 8 s to answer. The api still answers every
 // checkout within its 3 s budget (202 + Location), /healthz stays fast, and once
 // the provider is quick again every checkout completes with one charge.
 import type { Drill } from '../drill';

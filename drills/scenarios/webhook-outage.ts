@@ -3,7 +3,7 @@
 // event is delivered at least once, every signature verifies, none is lost.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createWebhookReceiver } from '../../webhook-receiver/receiver';
-import { freePort } from '../../scripts/free-port';
+import { freePort } from '../../stack/free-port';
 import type { Drill } from '../drill';
 import { drive, logicalCheckouts, tally } from '../load';
 

@@ -1,4 +1,4 @@
-// DESIGN §5.3: SIGKILL the workers mid-flight during a burst, several times,
+// docs/design.md, "Failure scenarios and drills", scenario 3: SIGKILL the workers mid-flight during a burst, several times,
 // and start fresh ones: every checkout ends, no charge twice, none lost.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Drill } from '../drill';

@@ -1,9 +1,9 @@
 // Effectively-once under crashes, black-box over HTTP with every part real:
-//  1. DESIGN §5 scenario 5: the worker (a separate process) is SIGKILLed right
+//  1. docs/design.md, "Failure scenarios and drills", scenario 5: the worker (a separate process) is SIGKILLed right
 //     after the ledger commit and before Temporal hears the activity completed;
 //     a second worker re-executes the activity, which finds its posting and
 //     changes nothing.
-//  2. DESIGN §2 dedup window: Temporal's state is wiped (a private dev server
+//  2. the dedup window, docs/design.md "Idempotency": Temporal's state is wiped (a private dev server
 //     restarted empty on the same port, or stopped entirely); a replay is
 //     still answered from the payments row, byte-for-byte, with no new charge.
 import { Client, Connection } from '@temporalio/client';
@@ -153,7 +153,7 @@ async function stubStats(stub: RunningStub): Promise<{ attempts: number; charges
 
 // ------------------------------------------------- 1. crash after the ledger commit
 
-describe('crash after the ledger commit, before the activity completes (DESIGN §5 scenario 5)', () => {
+describe('crash after the ledger commit, before the activity completes (docs/design.md, "Failure scenarios and drills", scenario 5)', () => {
   let pool: Pool | undefined;
   let stub: RunningStub | undefined;
   let connection: Connection | undefined;
@@ -289,7 +289,7 @@ describe('crash after the ledger commit, before the activity completes (DESIGN �
 
 // ------------------------------------------------- 2. replay after Temporal's state is wiped
 
-describe("a replay after Temporal's state is wiped (DESIGN §2 dedup window)", () => {
+describe("a replay after Temporal's state is wiped (the dedup window, docs/design.md "Idempotency")", () => {
   let port: number;
   let server: RunningDevServer | undefined;
   let pool: Pool | undefined;

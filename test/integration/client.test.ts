@@ -1,4 +1,4 @@
-// The bundled client and CLI (DESIGN §4, last bullet): one Idempotency-Key per
+// The bundled client and CLI (docs/design.md, "Bundled client"): one Idempotency-Key per
 // logical checkout reused on every attempt, full jitter, Retry-After honoured,
 // 202 + Location followed to a final state, bounded attempts and total time.
 import { spawn } from 'node:child_process';

@@ -1,4 +1,4 @@
-// The front door protects itself (DESIGN §2): a per-customer rate counted in
+// The front door protects itself (docs/design.md, "Front door protection"): a per-customer rate counted in
 // Postgres, load shedding per instance, and a fast 503 when Temporal or
 // Postgres is down. Black-box over HTTP against the real parts.
 import net from 'node:net';

@@ -461,7 +461,7 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe('timeout budget across the edge and the api (DESIGN §3)', () => {
+describe('timeout budget across the edge and the api (docs/design.md, "Timeout budget")', () => {
   it('the edge proxies to the api service on its port', () => {
     const targets = nginxProxyTargets();
     expect(targets, 'deploy/nginx.conf has no proxy_pass').not.toHaveLength(0);
