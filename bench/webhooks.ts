@@ -11,7 +11,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DrillStack } from '../drills/drill-stack';
 import { percentile } from '../drills/load';
-import { freePort } from '../scripts/free-port';
+import { freePort } from '../stack/free-port';
 import { createWebhookReceiver } from '../webhook-receiver/receiver';
 
 const log = (line: string) => console.log(`[bench:webhooks] ${line}`);

@@ -1,10 +1,10 @@
 // Makes sure the Temporal CLI and the time-skipping test server exist
 // (building or fetching them on first run) and prints where they are.
-import { loadConfig } from '../config';
-import { ensureTemporalCli, ensureTestServer } from './toolchain';
+import { loadStackConfig } from '../config';
+import { ensureTemporalCli, ensureTestServer } from '../stack/toolchain';
 
 async function main(): Promise<void> {
-  const { tools } = loadConfig();
+  const { tools } = loadStackConfig();
   const log = (line: string) => console.log(`[provision] ${line}`);
   const cli = await ensureTemporalCli(tools, log);
   log(`Temporal CLI: ${cli}`);

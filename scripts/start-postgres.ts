@@ -1,10 +1,10 @@
 // `npm run start:postgres`: the embedded Postgres alone, data kept in DATA_DIR.
 import path from 'node:path';
-import { loadConfig } from '../config';
-import { startEmbeddedPostgres } from '../db/embedded-postgres';
+import { loadStackConfig } from '../config';
+import { startEmbeddedPostgres } from '../stack/embedded-postgres';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadStackConfig();
   const log = (line: string) => console.log(`[postgres] ${line}`);
   const pg = await startEmbeddedPostgres({
     dataDir: path.join(config.dataDir, 'postgres'),

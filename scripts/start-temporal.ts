@@ -1,11 +1,11 @@
 // `npm run start:temporal`: the Temporal dev server alone, state kept in DATA_DIR.
 import path from 'node:path';
-import { loadConfig } from '../config';
-import { startTemporalDevServer } from './temporal-dev-server';
-import { ensureTemporalCli } from './toolchain';
+import { loadStackConfig } from '../config';
+import { startTemporalDevServer } from '../stack/temporal-dev-server';
+import { ensureTemporalCli } from '../stack/toolchain';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadStackConfig();
   const log = (line: string) => console.log(`[temporal] ${line}`);
   const cli = await ensureTemporalCli(config.tools, log);
   const server = await startTemporalDevServer({

@@ -1,6 +1,6 @@
-// The environment every process of a throwaway local stack (a drill's, the
-// bench's) shares: its own ports, data directory and task queue, quiet logs.
-import { embeddedDatabaseUrl } from '../config';
+// The environment every process of a local stack shares: where its state
+// lives, its Temporal namespace and task queue, and where each service finds
+// the others. LocalStack sets it over the caller's environment.
 
 export interface StackPorts {
   temporal: number;
@@ -9,18 +9,37 @@ export interface StackPorts {
   api: number;
 }
 
-export function localStackEnv(dir: string, ports: StackPorts, taskQueue: string): Record<string, string> {
-  return {
-    DATA_DIR: dir,
-    EMBEDDED_PG_PORT: String(ports.pg),
-    DATABASE_URL: embeddedDatabaseUrl(ports.pg),
-    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    PAYMENTS_URL: `http://127.0.0.1:${ports.stub}`,
-    STUB_PORT: String(ports.stub),
-    PORT: String(ports.api),
-    WORKER_METRICS_PORT: '0',
-    LOG_LEVEL: 'warn',
-  };
+export interface StackEnvValues {
+  dataDir: string;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  databaseUrl: string;
+  /** the embedded Postgres' port; omitted when the stack uses a Postgres of its own */
+  pgPort?: number;
+  /** the provider the worker calls; omitted when neither a stub nor another provider is known */
+  paymentsUrl?: string;
+  stubPort?: number;
+  apiPort?: number;
 }
+
+export function stackEnv(v: StackEnvValues): Record<string, string> {
+  const env: Record<string, string> = {
+    DATA_DIR: v.dataDir,
+    DATABASE_URL: v.databaseUrl,
+    TEMPORAL_ADDRESS: v.temporalAddress,
+    TEMPORAL_NAMESPACE: v.namespace,
+    TEMPORAL_TASK_QUEUE: v.taskQueue,
+  };
+  if (v.pgPort !== undefined) env.EMBEDDED_PG_PORT = String(v.pgPort);
+  if (v.paymentsUrl !== undefined) env.PAYMENTS_URL = v.paymentsUrl;
+  if (v.stubPort !== undefined) env.STUB_PORT = String(v.stubPort);
+  if (v.apiPort !== undefined) env.PORT = String(v.apiPort);
+  return env;
+}
+
+/** Over stackEnv for a throwaway stack (drills, bench): warnings only, the worker's metrics on a free port. */
+export const THROWAWAY_ENV: Record<string, string> = {
+  WORKER_METRICS_PORT: '0',
+  LOG_LEVEL: 'warn',
+};

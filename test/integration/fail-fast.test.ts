@@ -2,7 +2,7 @@
 // slow provider, provider down (shared breaker), 30 % errors (retry budget),
 // and an inverted budget refused at start. Figures are printed for the record.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawnService } from '../../scripts/service-process';
+import { spawnService } from '../../stack/service-process';
 import { checkoutWorkflowId } from '../../domain/ids';
 import { checkoutBody, postCheckout, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
 

