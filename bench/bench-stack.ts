@@ -43,7 +43,7 @@ export class BenchStack {
       // warnings only: the bench measures the checkout path, not log shipping
       env: {
         ...THROWAWAY_ENV,
-        // the provider answers at once (issue 7: stub latency 0), no faults
+        // the provider answers at once (stub latency 0, as the performance targets assume), no faults
         LATENCY_MS: '0',
         FAULT_MODE: 'ok',
         // Raised on purpose: the per-customer rate (default 10/min) would be what

@@ -13,7 +13,7 @@ export interface Variant {
   sqlitePragmas?: string[];
   /** the Temporal dev server's dynamic config, over DEV_SERVER_DYNAMIC_CONFIG */
   dynamicConfig?: Record<string, string | number | boolean>;
-  /** node flags for our services; omitted: SERVICE_NODE_FLAGS (scripts/service-process.ts) */
+  /** node flags for our services; omitted: SERVICE_NODE_FLAGS (stack/service-process.ts) */
   nodeFlags?: string[];
   /** build the workflow bundle once (bundleWorkflowCode) and hand it to the worker */
   prebuiltBundle?: boolean;

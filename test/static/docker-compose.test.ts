@@ -510,7 +510,7 @@ describe('the Temporal server runs with the dynamic config the dev server has', 
     const eager = DEV_SERVER_DYNAMIC_CONFIG['system.enableActivityEagerExecution'];
     expect(
       values['system.enableActivityEagerExecution']?.[0]?.value,
-      `${file}: system.enableActivityEagerExecution must be ${String(eager)}, as on the dev server (scripts/temporal-dev-server.ts)`,
+      `${file}: system.enableActivityEagerExecution must be ${String(eager)}, as on the dev server (stack/temporal-dev-server.ts)`,
     ).toBe(eager);
   });
 });
