@@ -289,7 +289,7 @@ describe('crash after the ledger commit, before the activity completes (docs/des
 
 // ------------------------------------------------- 2. replay after Temporal's state is wiped
 
-describe("a replay after Temporal's state is wiped (the dedup window, docs/design.md "Idempotency")", () => {
+describe("a replay after Temporal's state is wiped (the dedup window, docs/design.md, 'Idempotency')", () => {
   let port: number;
   let server: RunningDevServer | undefined;
   let pool: Pool | undefined;
