@@ -19,6 +19,7 @@ import { createPool, type Pool } from '../../db/pool';
 import { startStub, type RunningStub } from '../../payments-stub/server';
 import { spawnService, type ServiceProcess } from '../../stack/service-process';
 import { startTemporalDevServer, type RunningDevServer } from '../../stack/temporal-dev-server';
+import { renderCheckoutAnswer } from '../../domain/checkout-answer';
 import { checkoutWorkflowId } from '../../domain/ids';
 import { createCheckoutWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
 import type { checkout as checkoutWorkflow } from '../../workflows';
@@ -240,7 +241,8 @@ describe('crash after the ledger commit, before the activity completes (docs/des
     console.log(`[crash after ledger] workflow completed ${recoveryMs} ms after worker 1 died`);
     expect(outcome.outcome).toBe('completed');
     if (outcome.outcome !== 'completed') throw new Error(`workflow ended ${outcome.outcome}`);
-    expect(outcome.payment).toMatchObject({ payment_id: paymentId, status: 'completed', amount_cents: 3141, currency: 'USD' });
+    const answer = renderCheckoutAnswer(outcome);
+    expect(answer.body).toMatchObject({ payment_id: paymentId, status: 'completed', amount_cents: 3141, currency: 'USD' });
 
     // One posting, balanced; one charge at the provider; the payment completed.
     expect(await ledgerTransactionsFor(pool, workflowId)).toBe(1);
@@ -266,7 +268,7 @@ describe('crash after the ledger commit, before the activity completes (docs/des
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body.payment_id).toBe(paymentId);
-    expect(replay.body).toEqual(outcome.payment);
+    expect(replay.body).toEqual(answer.body);
 
     // The history shows the ledger activity ran again after a start-to-close timeout: the crash was mid-activity.
     const events = (await handle.fetchHistory()).events ?? [];
