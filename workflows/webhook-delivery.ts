@@ -17,12 +17,9 @@
 // (from the worker's config, with jitter); its answer is in the history, so a
 // replay makes the same choice.
 import { proxyActivities, sleep } from '@temporalio/workflow';
-import type { DeliverWebhookResult } from '../domain/webhooks';
 import type { WebhookActivities } from '../activities/webhooks/activities';
-
-export interface WebhookDeliveryInput {
-  deliveryId: string;
-}
+import type { DeliverWebhookResult, WebhookDeliveryInput } from '../domain/webhooks';
+import { FailureType } from '../errors';
 
 // One HTTP attempt (request timeout at most 30 s, config.ts) plus its bookkeeping
 // in Postgres; no more, so an attempt lost with a crashed worker is retried soon. What the endpoint answers is an outcome, not an error; only a
@@ -30,7 +27,7 @@ export interface WebhookDeliveryInput {
 const { deliverWebhook } = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '40s',
   scheduleToCloseTimeout: '1h',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 100, nonRetryableErrorTypes: ['WebhookDeliveryUnknown'] },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 100, nonRetryableErrorTypes: [FailureType.WebhookDeliveryUnknown] },
 });
 
 export async function webhookDelivery(input: WebhookDeliveryInput): Promise<Extract<DeliverWebhookResult, { done: true }>> {

@@ -7,6 +7,8 @@ import { Agent, request } from 'undici';
 import { signingSecrets } from '../../db/webhooks-endpoints';
 import { cancelDelivery, findDeliveryToSend, recordAttempt, type AttemptResult } from '../../db/webhooks-deliveries';
 import type { Pool } from '../../db/pool';
+import type { DeliverWebhookInput, DeliverWebhookResult } from '../../domain/webhooks';
+import { FailureType } from '../../errors';
 import type { Logger } from '../../logger';
 import { fullJitterDelayMs } from '../retry-delay';
 import { maxAttempts, retryDelayMs, type RetrySchedule } from './retry-schedule';
@@ -19,16 +21,6 @@ export interface WebhookActivityDeps {
   logger: Logger;
   config: { requestTimeoutMs: number; schedule: RetrySchedule };
 }
-
-export interface DeliverWebhookInput {
-  deliveryId: string;
-  /** 1 for the first attempt of this workflow run. */
-  attempt: number;
-}
-
-export type DeliverWebhookResult =
-  | { done: true; status: 'delivered' | 'dead' | 'cancelled'; attempts: number; lastStatusCode?: number; lastError?: string }
-  | { done: false; retryInMs: number; lastStatusCode?: number; lastError: string };
 
 /** The HTTP client for endpoints: connect and whole-request timeouts, nothing kept alive for long. */
 export function createWebhookHttpAgent(connectTimeoutMs: number): Agent {
@@ -67,7 +59,7 @@ export function createWebhookActivities({ pool, http, logger, config }: WebhookA
       const log = logger.child({ deliveryId: input.deliveryId, attempt: input.attempt, workflowId: ctx.info.workflowExecution?.workflowId });
       try {
         const found = await findDeliveryToSend(pool, input.deliveryId);
-        if (!found) throw ApplicationFailure.nonRetryable(`no webhook delivery ${input.deliveryId}`, 'WebhookDeliveryUnknown');
+        if (!found) throw ApplicationFailure.nonRetryable(`no webhook delivery ${input.deliveryId}`, FailureType.WebhookDeliveryUnknown);
         const { delivery, event, endpoint } = found;
         if (endpoint.status !== 'active') {
           const reason = `endpoint ${endpoint.status}; not sent`;
@@ -114,7 +106,7 @@ export function createWebhookActivities({ pool, http, logger, config }: WebhookA
         // Postgres trouble: try this attempt again soon, jittered (the endpoint may see it twice: at-least-once)
         const delayMs = fullJitterDelayMs(ctx.info.attempt, { initialIntervalMs: 1_000, maximumIntervalMs: 60_000 });
         log.warn({ err: (err as Error).message, nextRetryDelayMs: delayMs }, 'webhook attempt could not be recorded; will retry');
-        throw ApplicationFailure.create({ message: (err as Error).message, type: 'WebhookStoreUnavailable', nextRetryDelay: delayMs });
+        throw ApplicationFailure.create({ message: (err as Error).message, type: FailureType.WebhookStoreUnavailable, nextRetryDelay: delayMs });
       }
     },
   };
