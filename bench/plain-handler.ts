@@ -1,6 +1,6 @@
 // The handler a payments engineer would write without Temporal, for the
 // benchmark's side-by-side: the same validation (api/checkout/schema.ts), the
-// same provider call with the same timeouts (activities/payments-provider.ts),
+// same provider call with the same timeouts (activities/checkout/payments-provider.ts),
 // the same ledger posting in one transaction (db/ledger.ts). Idempotent by the
 // same payments row, so a replay is the same one indexed read. What it lacks is
 // the point of the comparison: no durable steps (a crash between the charge and
