@@ -138,12 +138,213 @@ const stackVars = {
   TEMPORAL_TEST_SERVER: z.string().min(1).optional(),
 };
 
+// ---- Postgres session timeouts and migrations (db/pool.ts, db/migrate.ts) -----------
+// A slice of its own, loadDatabaseSessionConfig(), for any process that opens a
+// pool or migrates. db/pool.ts and db/migrate.ts use these defaults when given
+// nothing. The pool's client-side read timeout (query_timeout) is 5 s, fixed in
+// db/pool.ts; the server-side timeouts are set against it:
+//  - statement 5 s, never more: Postgres cancels a statement by the time the
+//    client gives up on it, so the ROLLBACK queued behind it runs at once instead
+//    of timing out too and leaving the connection inside the transaction.
+//  - idle in transaction 10 s, two client timeouts: a transaction whose client
+//    stopped talking (a stalled process, a dropped connection) gives its locks
+//    back, while normal gaps between a transaction's statements stay far below it.
+//  - lock 2 s: a lock wait fails fast (55P03, a 503 or a retried activity) and
+//    leaves most of the 5 s to the statement itself.
+//  - migrations run on a connection of their own: they wait up to 60 s for the
+//    migration lock (another api or worker migrating) and for each table lock their
+//    DDL needs, and have no statement timeout (0), so a long CREATE INDEX runs to its end.
+export const DATABASE_SESSION_DEFAULTS = {
+  statementTimeoutMs: 5_000,
+  idleInTransactionTimeoutMs: 10_000,
+  lockTimeoutMs: 2_000,
+  migrationLockTimeoutMs: 60_000,
+  migrationStatementTimeoutMs: 0,
+} as const;
+
+const databaseSessionVars = {
+  // at most the pool's 5 s client read timeout
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().max(5_000).default(DATABASE_SESSION_DEFAULTS.statementTimeoutMs),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: ms(DATABASE_SESSION_DEFAULTS.idleInTransactionTimeoutMs),
+  DATABASE_LOCK_TIMEOUT_MS: ms(DATABASE_SESSION_DEFAULTS.lockTimeoutMs),
+  MIGRATION_LOCK_TIMEOUT_MS: ms(DATABASE_SESSION_DEFAULTS.migrationLockTimeoutMs),
+  // 0: no statement timeout for migrations
+  MIGRATION_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(DATABASE_SESSION_DEFAULTS.migrationStatementTimeoutMs),
+};
+
+/** Every variable loadDatabaseSessionConfig reads. */
+export const DATABASE_SESSION_VARIABLES: string[] = Object.keys(databaseSessionVars);
+
+export interface DatabaseSessionConfig {
+  /** createPool's server-side timeouts (db/pool.ts). */
+  pool: { statementTimeoutMs: number; idleInTransactionTimeoutMs: number; lockTimeoutMs: number };
+  /** migrate's own connection (db/migrate.ts); statementTimeoutMs 0: none. */
+  migrations: { lockTimeoutMs: number; statementTimeoutMs: number };
+}
+
+export function loadDatabaseSessionConfig(env: NodeJS.ProcessEnv = process.env): DatabaseSessionConfig {
+  const e = parse(z.object(databaseSessionVars), env);
+  return {
+    pool: {
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      lockTimeoutMs: e.DATABASE_LOCK_TIMEOUT_MS,
+    },
+    migrations: { lockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS, statementTimeoutMs: e.MIGRATION_STATEMENT_TIMEOUT_MS },
+  };
+}
+
+// ---- payment recording: waiting for an unreachable database (workflows/checkout.ts, activities/checkout) ----
+// A recording step (ledger posting and payment row: completed, failed,
+// refunded) that cannot reach Postgres waits for it instead of giving up: the
+// payment stays pending (the api answers 202) and only a refusal by the data
+// (SQLSTATE class 23, or the ledger's P0001) ends the step early and refunds.
+//  - PAYMENT_PENDING_MAX_MS (api): how long each recording step keeps trying
+//    (its schedule-to-close, no attempt cap); then a charged checkout refunds.
+//    The api passes it in each workflow input with the activity budgets, so a
+//    change applies to new checkouts only; an input without it keeps the old
+//    policy. 0 turns the window off: the old policy for new checkouts too.
+//  - LEDGER_OLD_POLICY_MAX_ATTEMPTS (api): the old policy's attempt cap (50:
+//    at most about 7.5 minutes of waits at the default intervals, half that on
+//    average with full jitter), used only without a window; the db-outage
+//    drill lowers it to show the old policy giving up.
+//  - LEDGER_RETRY_INITIAL_MS, LEDGER_RETRY_MAX_INTERVAL_MS (worker): the
+//    full-jitter delays between attempts, which the activity computes and hands
+//    Temporal as nextRetryDelay; the db-outage drill shortens them.
+const paymentRecordingApiVars = {
+  PAYMENT_PENDING_MAX_MS: z.coerce.number().int().min(0).default(24 * 60 * 60 * 1000),
+  LEDGER_OLD_POLICY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(50),
+};
+const paymentRecordingWorkerVars = {
+  LEDGER_RETRY_INITIAL_MS: ms(200),
+  LEDGER_RETRY_MAX_INTERVAL_MS: ms(10_000),
+};
+
+/** Every variable of the payment-recording group (the api reads PAYMENT_PENDING_MAX_MS and LEDGER_OLD_POLICY_MAX_ATTEMPTS, the worker LEDGER_RETRY_*). */
+export const PAYMENT_RECORDING_VARIABLES: string[] = [...Object.keys(paymentRecordingApiVars), ...Object.keys(paymentRecordingWorkerVars)];
+
+/** The api's part: what it passes in each workflow input's budgets. */
+export interface PaymentRecordingConfig {
+  /** paymentPendingMaxMs; 0: no pending window (the old policy). */
+  pendingMaxMs: number;
+  /** ledgerOldPolicyMaxAttempts. */
+  oldPolicyMaxAttempts: number;
+}
+
+function paymentRecordingOf(env: NodeJS.ProcessEnv): PaymentRecordingConfig {
+  const e = parse(z.object(paymentRecordingApiVars), env);
+  return { pendingMaxMs: e.PAYMENT_PENDING_MAX_MS, oldPolicyMaxAttempts: e.LEDGER_OLD_POLICY_MAX_ATTEMPTS };
+}
+
+function ledgerRetryOf(env: NodeJS.ProcessEnv): { initialIntervalMs: number; maximumIntervalMs: number } {
+  const e = parse(z.object(paymentRecordingWorkerVars), env);
+  if (e.LEDGER_RETRY_MAX_INTERVAL_MS < e.LEDGER_RETRY_INITIAL_MS) {
+    throw new ConfigError(
+      `invalid configuration: LEDGER_RETRY_MAX_INTERVAL_MS (${e.LEDGER_RETRY_MAX_INTERVAL_MS}) must be at least LEDGER_RETRY_INITIAL_MS (${e.LEDGER_RETRY_INITIAL_MS})`,
+    );
+  }
+  return { initialIntervalMs: e.LEDGER_RETRY_INITIAL_MS, maximumIntervalMs: e.LEDGER_RETRY_MAX_INTERVAL_MS };
+}
+
+// ---- the api's HTTP server: slow and idle clients (api/server.ts) ------------------------
+// A slice of its own, read by loadApiConfig into ApiConfig.server; api/server.ts's
+// listen() uses API_SERVER_DEFAULTS when given nothing. Node's defaults (60 s for
+// headers, 300 s for a request, checked every 30 s, no connection cap) let a few
+// hundred clients that trickle their bytes hold the api. Against the 3 s api and
+// 10 s edge budgets:
+//  - headers 3 s: headers come in one packet from any real client (nginx, the
+//    bundled client); a connection silent that long is not a checkout.
+//  - request 5 s, the whole request with its body (at most 16 KiB) from its first
+//    byte: 5 s to arrive + the 3 s api budget = 8 s, inside the 10 s an edge
+//    waits, so a request that arrives in time can still be answered in time.
+//    Must stay below EDGE_BUDGET_MS, and headers must not exceed it (Node refuses).
+//  - keep-alive 5 s: an idle connection is closed after that; longer than the
+//    4 s after which undici (fetch, the bundled client) drops its idle
+//    connections, so the client closes first and never reuses one being closed.
+//  - connections 1,000: five times MAX_IN_FLIGHT_CHECKOUTS (200), room for 202
+//    polls, probes and idle keep-alives, while bounding sockets and memory; a
+//    connection past it is closed at once (the bundled client retries).
+// The server checks the timeouts every second (or a quarter of the shorter one),
+// so a request is cut at most that long after its timeout.
+export const API_SERVER_DEFAULTS = {
+  headersTimeoutMs: 3_000,
+  requestTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1_000,
+} as const;
+
+const apiServerVars = {
+  API_HEADERS_TIMEOUT_MS: ms(API_SERVER_DEFAULTS.headersTimeoutMs),
+  API_REQUEST_TIMEOUT_MS: ms(API_SERVER_DEFAULTS.requestTimeoutMs),
+  API_KEEP_ALIVE_TIMEOUT_MS: ms(API_SERVER_DEFAULTS.keepAliveTimeoutMs),
+  API_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(API_SERVER_DEFAULTS.maxConnections),
+};
+
+/** Every variable of the api server group (loadApiConfig reads them). */
+export const API_SERVER_VARIABLES: string[] = Object.keys(apiServerVars);
+
+export interface ApiServerSettings {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+}
+
+function apiServerOf(env: NodeJS.ProcessEnv, edgeBudgetMs: number): ApiServerSettings {
+  const e = parse(z.object(apiServerVars), env);
+  const problems: string[] = [];
+  if (e.API_HEADERS_TIMEOUT_MS > e.API_REQUEST_TIMEOUT_MS) {
+    problems.push(`API_HEADERS_TIMEOUT_MS (${e.API_HEADERS_TIMEOUT_MS}) must not exceed API_REQUEST_TIMEOUT_MS (${e.API_REQUEST_TIMEOUT_MS})`);
+  }
+  if (!(e.API_REQUEST_TIMEOUT_MS < edgeBudgetMs)) {
+    problems.push(`API_REQUEST_TIMEOUT_MS (${e.API_REQUEST_TIMEOUT_MS}) must be less than EDGE_BUDGET_MS (${edgeBudgetMs})`);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return {
+    headersTimeoutMs: e.API_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.API_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: e.API_MAX_CONNECTIONS,
+  };
+}
+
+// ---- worker shutdown: draining on SIGTERM/SIGINT (worker/main.ts, worker/build.ts) ----
+// A slice of its own, read by loadWorkerConfig into WorkerConfig.shutdown. On a
+// signal the worker stops its webhook outbox dispatcher first, then its Workers
+// stop polling and let in-flight tasks finish for WORKER_SHUTDOWN_GRACE_MS
+// (the SDK's shutdownGraceTime; its own default, 0, cancels a charge mid-call)
+// before cancelling what is left. Unset: CHARGE_TIMEOUT_MS + 1 s, so a charge
+// in flight always finishes; set, it must exceed CHARGE_TIMEOUT_MS.
+const workerShutdownVars = {
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().optional(),
+};
+
+/** Every variable of the worker-shutdown group. */
+export const WORKER_SHUTDOWN_VARIABLES: string[] = Object.keys(workerShutdownVars);
+
+function workerShutdownOf(env: NodeJS.ProcessEnv, chargeMs: number): { graceMs: number } {
+  const e = parse(z.object(workerShutdownVars), env);
+  const graceMs = e.WORKER_SHUTDOWN_GRACE_MS ?? chargeMs + 1_000;
+  if (!(graceMs > chargeMs)) {
+    throw new ConfigError(`invalid configuration: WORKER_SHUTDOWN_GRACE_MS (${graceMs}) must exceed CHARGE_TIMEOUT_MS (${chargeMs}), or a deploy cancels charges in flight`);
+  }
+  return { graceMs };
+}
+
 const apiSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, ...activityBudgetVars, ...apiVars });
 const workerSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, CHARGE_TIMEOUT_MS: activityBudgetVars.CHARGE_TIMEOUT_MS, ...workerVars });
 const stackSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, PORT: apiVars.PORT, ...stackVars });
 
 /** Every environment variable the api, the worker or the local-stack scripts read. */
-export const CONFIG_VARIABLES: string[] = [...new Set([apiSchema, workerSchema, stackSchema].flatMap((s) => Object.keys(s.shape)))];
+export const CONFIG_VARIABLES: string[] = [
+  ...new Set([
+    ...[apiSchema, workerSchema, stackSchema].flatMap((s) => Object.keys(s.shape)),
+    ...DATABASE_SESSION_VARIABLES,
+    ...PAYMENT_RECORDING_VARIABLES,
+    ...API_SERVER_VARIABLES,
+    ...WORKER_SHUTDOWN_VARIABLES,
+  ]),
+];
 
 // ---- the slices --------------------------------------------------------------------
 
@@ -166,10 +367,16 @@ export interface ApiConfig {
   logLevel: string;
   temporal: TemporalConfig;
   database: DatabaseConfig;
+  /** Server-side timeouts of its pool, and its migrations (loadDatabaseSessionConfig). */
+  databaseSession: DatabaseSessionConfig;
   budgets: { edgeMs: number; apiMs: number; fraudMs: number; chargeMs: number; notifyMs: number };
   chargeTotalMs: number;
+  /** PAYMENT_PENDING_MAX_MS, LEDGER_OLD_POLICY_MAX_ATTEMPTS: passed in each workflow input's budgets. */
+  paymentRecording: PaymentRecordingConfig;
   frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number; orphanPaymentAfterMs: number };
   webhooks: { secretRotationGraceMs: number };
+  /** API_HEADERS_TIMEOUT_MS, API_REQUEST_TIMEOUT_MS, API_KEEP_ALIVE_TIMEOUT_MS, API_MAX_CONNECTIONS: the HTTP server's (api/server.ts). */
+  server: ApiServerSettings;
 }
 
 export interface WorkerConfig {
@@ -178,6 +385,8 @@ export interface WorkerConfig {
   logLevel: string;
   temporal: TemporalConfig;
   database: DatabaseConfig;
+  /** Server-side timeouts of its pool, and its migrations (loadDatabaseSessionConfig). */
+  databaseSession: DatabaseSessionConfig;
   paymentsUrl: string;
   budgets: { chargeMs: number; providerConnectMs: number };
   fraudMaxAmountCents: number;
@@ -196,6 +405,10 @@ export interface WorkerConfig {
   breaker: { failureRatio: number; windowMs: number; minVolume: number; openMs: number };
   /** Test-only: SIGKILL the worker right after a ledger commit (see activities). */
   crashAfterLedgerCommit: boolean;
+  /** LEDGER_RETRY_*: the recording steps' full-jitter delays (activities' config.ledgerRetry). */
+  ledgerRetry: { initialIntervalMs: number; maximumIntervalMs: number };
+  /** WORKER_SHUTDOWN_*: how long in-flight tasks may finish after a shutdown signal. */
+  shutdown: { graceMs: number };
   reconciliation: { scheduleId: string; intervalMs: number; settleMs: number; overlapMs: number; httpTimeoutMs: number };
   webhooks: {
     requestTimeoutMs: number;
@@ -224,14 +437,17 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     logLevel: e.LOG_LEVEL,
     temporal: temporalOf(e),
     database: databaseOf(e),
+    databaseSession: loadDatabaseSessionConfig(env),
     budgets: { edgeMs: e.EDGE_BUDGET_MS, apiMs: e.API_BUDGET_MS, fraudMs: e.FRAUD_TIMEOUT_MS, chargeMs: e.CHARGE_TIMEOUT_MS, notifyMs: e.NOTIFY_TIMEOUT_MS },
     chargeTotalMs: e.CHARGE_TOTAL_TIMEOUT_MS,
+    paymentRecording: paymentRecordingOf(env),
     frontDoor: {
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
       maxInFlightCheckouts: e.MAX_IN_FLIGHT_CHECKOUTS,
       orphanPaymentAfterMs: e.ORPHAN_PAYMENT_AFTER_MS,
     },
     webhooks: { secretRotationGraceMs: e.WEBHOOK_SECRET_ROTATION_GRACE_MS },
+    server: apiServerOf(env, e.EDGE_BUDGET_MS),
   };
   checkBudgets(config.budgets);
   return config;
@@ -244,6 +460,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     logLevel: e.LOG_LEVEL,
     temporal: temporalOf(e),
     database: databaseOf(e),
+    databaseSession: loadDatabaseSessionConfig(env),
     paymentsUrl: e.PAYMENTS_URL,
     budgets: { chargeMs: e.CHARGE_TIMEOUT_MS, providerConnectMs: e.PROVIDER_CONNECT_TIMEOUT_MS },
     fraudMaxAmountCents: e.FRAUD_MAX_AMOUNT_CENTS,
@@ -264,6 +481,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       openMs: e.BREAKER_OPEN_MS,
     },
     crashAfterLedgerCommit: isOn(e.CHECKOUT_CRASH_AFTER_LEDGER_COMMIT),
+    ledgerRetry: ledgerRetryOf(env),
+    shutdown: workerShutdownOf(env, e.CHARGE_TIMEOUT_MS),
     reconciliation: {
       scheduleId: e.RECONCILIATION_SCHEDULE_ID,
       intervalMs: e.RECONCILIATION_INTERVAL_MS,

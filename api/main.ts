@@ -5,20 +5,23 @@ import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
 import { buildApi } from './build';
-import { listen } from './server';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const logger = createLogger('api', config.logLevel);
-  const pool = createPool(config.database.url, config.database.poolSize, (err) =>
-    logger.warn({ err: err.message }, 'idle Postgres connection lost'),
+  const pool = createPool(
+    config.database.url,
+    config.database.poolSize,
+    (err) => logger.warn({ err: err.message }, 'idle Postgres connection lost'),
+    config.databaseSession.pool,
   );
-  await migrate(pool);
+  await migrate(pool, { ...config.databaseSession.migrations, log: (line) => logger.info(line) });
   // lazy: the api starts (and answers /healthz, 503s) even while Temporal is down
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const built = buildApi(config, { client, pool, logger });
-  const api = await listen(built.app, config.api.port, config.api.host);
+  // the server's timeouts and connection cap from config (API_HEADERS_TIMEOUT_MS, ...)
+  const api = await built.listen(config.api.port, config.api.host);
   logger.info({ url: api.url }, 'api listening');
   const stopSweeper = built.startOrphanSweeper();
 

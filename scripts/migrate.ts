@@ -1,19 +1,16 @@
 // `npm run migrate`: applies the database migrations not yet applied, to
 // DATABASE_URL or the embedded Postgres of `npm start` (which must be running).
-// The api and the worker also migrate at start; this is for doing it first.
-import { loadStackConfig } from '../config';
+// The api and the worker also migrate at start, through the same migrate()
+// (db/migrate.ts: its own connection, lock and statement timeouts, checksums);
+// this is for doing it first. One line per file applied, on stdout.
+import { loadDatabaseSessionConfig, loadStackConfig } from '../config';
 import { migrate } from '../db/migrate';
-import { createPool } from '../db/pool';
 
 async function main(): Promise<void> {
   const { database } = loadStackConfig();
-  const pool = createPool(database.url, 1);
-  try {
-    const applied = await migrate(pool);
-    console.log(applied.length === 0 ? 'migrate: the database is up to date' : `migrate: applied ${applied.join(', ')}`);
-  } finally {
-    await pool.end();
-  }
+  const { migrations } = loadDatabaseSessionConfig();
+  const applied = await migrate(database.url, { ...migrations, log: (line) => console.log(line) });
+  console.log(applied.length === 0 ? 'migrate: the database is up to date' : `migrate: done, ${applied.length} applied: ${applied.join(', ')}`);
 }
 
 main().catch((err: unknown) => {

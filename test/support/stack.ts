@@ -4,7 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { inject } from 'vitest';
 import { buildApi } from '../../api/build';
-import { listen, type RunningApi } from '../../api/server';
+import type { RunningApi } from '../../api/server';
 import { loadApiConfig, loadWorkerConfig, type ApiConfig, type WorkerConfig } from '../../config';
 import { migrate } from '../../db/migrate';
 import { createPool, type Pool } from '../../db/pool';
@@ -108,7 +108,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   const workerConfig = loadWorkerConfig(env);
   const apiConfig = loadApiConfig(env);
-  const pool = createPool(workerConfig.database.url, workerConfig.database.poolSize);
+  const pool = createPool(workerConfig.database.url, workerConfig.database.poolSize, undefined, workerConfig.databaseSession.pool);
   await migrate(pool);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: workerConfig.temporal.namespace });
@@ -123,7 +123,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     dispatchWebhooks: options.webhooks !== undefined,
   });
   const workerRun = worker.run();
-  const api = await listen(buildApi(apiConfig, { client, pool, logger: testLogger }).app, apiConfig.api.port);
+  const api = await buildApi(apiConfig, { client, pool, logger: testLogger }).listen(apiConfig.api.port);
   return {
     api,
     protection: worker.protection,
