@@ -9,11 +9,12 @@ import type { Logger } from '../logger';
 import { checkoutRoute } from './checkout/route';
 import { errorAnswer } from './error-answer';
 import { createApiMetrics } from './metrics';
+import { rejectUnstorableUrlText } from './request-text';
 import { healthRoutes } from './routes/health';
 import { paymentRoutes } from './routes/payments';
 import { reconciliationRoutes } from './routes/reconciliation';
 import { createWebhookRoutes } from './routes/webhooks';
-import { listen, type RunningApi } from './server';
+import { listen, type ApiServerSettings, type RunningApi } from './server';
 
 export type { RunningApi } from './server';
 
@@ -37,6 +38,8 @@ export function createApp(deps: ApiDeps): express.Express {
   const metrics = createApiMetrics();
   app.disable('x-powered-by');
   app.use(metrics.recordRequests);
+  // a path that does not decode, or a NUL in a path or query: 400 before any route reads it
+  app.use(rejectUnstorableUrlText);
   app.use(healthRoutes({ client: deps.client, pool: deps.pool, metrics }));
   app.use(checkoutRoute({ ...deps, metrics }));
   app.use(paymentRoutes({ pool: deps.pool }));
@@ -51,7 +54,7 @@ export function createApp(deps: ApiDeps): express.Express {
   return app;
 }
 
-/** Listens on port (0 = any free port) and resolves once accepting connections. */
-export async function startApiServer(deps: ApiDeps, port: number, host = '127.0.0.1'): Promise<RunningApi> {
-  return listen(createApp(deps), port, host);
+/** Listens on port (0 = any free port) and resolves once accepting connections; settings omitted: config.ts's defaults. */
+export async function startApiServer(deps: ApiDeps, port: number, host = '127.0.0.1', settings?: ApiServerSettings): Promise<RunningApi> {
+  return listen(createApp(deps), port, host, settings);
 }

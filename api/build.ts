@@ -1,12 +1,14 @@
 // The api process's wiring, used by api/main.ts and by the tests alike: the
-// HTTP app with every route, and the orphan sweeper, from the api's config.
+// HTTP app with every route, its server's settings, and the orphan sweeper,
+// from the api's config.
 import type { Client } from '@temporalio/client';
 import type express from 'express';
-import type { ApiConfig } from '../config';
+import type { ApiConfig, ApiServerSettings } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import { createApp } from './app';
 import { startOrphanSweeper } from './orphan-sweeper';
+import { listen, type RunningApi } from './server';
 
 export interface ApiBuildDeps {
   client: Client;
@@ -16,6 +18,10 @@ export interface ApiBuildDeps {
 
 export interface BuiltApi {
   app: express.Express;
+  /** The HTTP server's timeouts and connection cap (ApiConfig.server): pass them to listen(app, port, host, serverSettings). */
+  serverSettings: ApiServerSettings;
+  /** listen(app, port, host, serverSettings): the app on a server with the config's settings. */
+  listen(port: number, host?: string): Promise<RunningApi>;
   /** Starts deleting pending rows whose workflow was never started; returns its stop. */
   startOrphanSweeper(): () => void;
 }
@@ -33,11 +39,15 @@ export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
       chargeMs: config.budgets.chargeMs,
       notifyMs: config.budgets.notifyMs,
       chargeTotalMs: config.chargeTotalMs,
+      paymentPendingMaxMs: config.paymentRecording.pendingMaxMs,
+      ledgerOldPolicyMaxAttempts: config.paymentRecording.oldPolicyMaxAttempts,
     },
   });
   const orphanAfterMs = config.frontDoor.orphanPaymentAfterMs;
   return {
     app,
+    serverSettings: config.server,
+    listen: (port, host) => listen(app, port, host, config.server),
     startOrphanSweeper: () =>
       startOrphanSweeper({ client: deps.client, pool: deps.pool, logger: deps.logger, staleAfterMs: orphanAfterMs }, Math.max(1_000, orphanAfterMs / 2)),
   };

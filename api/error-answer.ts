@@ -33,17 +33,29 @@ function failedOutcome(answer: HttpError): string {
   return answer.status < 500 ? 'invalid' : 'error';
 }
 
-// body-parser errors carry a `type`; everything unknown is a 500 that says nothing internal.
+// body-parser errors carry a `type`, and like the router's a client-error `status`
+// (http-errors, `expose` set); everything unknown is a 500 that says nothing internal.
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (isDatabaseUnavailable(err)) {
     return new HttpError(503, 'temporarily_unavailable', 'the database is unavailable; retry shortly', undefined, { 'Retry-After': '1' });
   }
-  const type = (err as { type?: string } | undefined)?.type;
+  const { type, status, expose, message } = (err ?? {}) as { type?: string; status?: unknown; expose?: unknown; message?: unknown };
   if (type === 'entity.too.large') return new HttpError(413, 'payload_too_large', `the body must be at most ${MAX_BODY_BYTES} bytes`);
   if (type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', 'the body is not valid JSON');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new HttpError(415, 'unsupported_media_type', 'the body must be UTF-8 JSON');
+  }
+  // the client went away or was cut (API_REQUEST_TIMEOUT_MS) before its body was in: nobody reads this answer
+  if (type === 'request.aborted') return new HttpError(400, 'request_aborted', 'the request ended before its body was complete');
+  // a path the router could not decode (request-text.ts answers these first)
+  if (err instanceof URIError) return new HttpError(400, 'invalid_path', 'the path is not valid percent-encoded UTF-8', 'path');
+  // any other body the parser could not read: a declared Content-Encoding that does not inflate, a length that does not match
+  if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
+    const why = typeof message === 'string' ? `: ${message}` : '';
+    return status === 400
+      ? new HttpError(400, 'invalid_body', `the body could not be read${why}`)
+      : new HttpError(status, 'invalid_request', `the request could not be read${why}`);
   }
   return new HttpError(500, 'internal_error', 'internal error');
 }

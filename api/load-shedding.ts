@@ -1,5 +1,8 @@
 // Load shedding: past `max` checkouts in flight on this instance, answer 503
-// at once, before reading the body or touching Postgres or Temporal.
+// at once, before touching Postgres or Temporal. The route puts it after the
+// body is read: a checkout counts once its body is in, so clients that trickle
+// their bodies cannot hold every slot (the server's API_REQUEST_TIMEOUT_MS cuts
+// them); reading a body of at most 16 KiB costs little.
 import type { NextFunction, Request, Response } from 'express';
 import { HttpError } from '../errors';
 

@@ -25,9 +25,11 @@ export function checkoutRoute(deps: CheckoutRouteDeps): Router {
   const checkout = createCheckout(deps);
   router.post(
     '/checkout',
-    shedOverLimit(deps.maxInFlightCheckouts),
     requireJson,
     express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true }),
+    // only once the body is in: a client still sending its body holds no slot (the
+    // server cuts it after API_REQUEST_TIMEOUT_MS); still before Postgres or Temporal
+    shedOverLimit(deps.maxInFlightCheckouts),
     async (req: Request, res: Response, next: NextFunction) => {
       const deadline = Date.now() + deps.apiBudgetMs;
       const key = parseIdempotencyKey(req.header('Idempotency-Key'));

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { CheckoutRequest } from '../../domain/checkout';
 import { HttpError } from '../../errors';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../request-text';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -13,11 +14,14 @@ export const idempotencyKeySchema = z
   .max(255)
   .regex(/^[\x21-\x7E]+$/, 'must be 1-255 visible ASCII characters');
 
+/** An id we store and send on: 1-64 characters, none of them a control character (NUL: Postgres refuses it). */
+const idSchema = z.string().min(1).max(64).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
+
 export const checkoutRequestSchema = z.strictObject({
-  customer_id: z.string().min(1).max(64),
+  customer_id: idSchema,
   amount_cents: z.number().int('must be an integer number of cents').min(1).max(99_999_999),
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code of three upper-case letters'),
-  payment_method_id: z.string().min(1).max(64),
+  payment_method_id: idSchema,
 });
 
 export function parseIdempotencyKey(header: string | undefined): string {

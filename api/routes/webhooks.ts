@@ -21,6 +21,7 @@ import {
 } from '../../db/webhooks-endpoints';
 import { WEBHOOK_EVENT_TYPES } from '../../db/webhooks-events';
 import { HttpError } from '../../errors';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../request-text';
 
 export interface WebhookRoutesDeps {
   pool: Pool;
@@ -37,6 +38,7 @@ const createEndpointSchema = z.strictObject({
   url: z
     .string()
     .max(2_048)
+    .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
     .refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), 'must be an http or https URL'),
   events: z
     .array(z.enum(WEBHOOK_EVENT_TYPES))

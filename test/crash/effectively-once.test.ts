@@ -12,7 +12,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, type Worker, type 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PaymentsProvider } from '../../activities';
 import { buildApi } from '../../api/build';
-import { listen, type RunningApi } from '../../api/server';
+import type { RunningApi } from '../../api/server';
 import { checkoutActivitiesFor } from '../../worker/build';
 import { migrate } from '../../db/migrate';
 import { createPool, type Pool } from '../../db/pool';
@@ -172,7 +172,7 @@ describe('crash after the ledger commit, before the activity completes (docs/des
     connection = await Connection.connect({ address });
     client = new Client({ connection, namespace: NAMESPACE });
     taskQueue = `crash-${uniqueKey('ledger')}`;
-    api = await listen(buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: taskQueue, API_BUDGET_MS: String(API_BUDGET_MS) }), { client, pool, logger: testLogger }).app, 0);
+    api = await buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: taskQueue, API_BUDGET_MS: String(API_BUDGET_MS) }), { client, pool, logger: testLogger }).listen(0);
     workerEnv = {
       ...process.env,
       TEMPORAL_ADDRESS: address,
@@ -363,7 +363,7 @@ describe("a replay after Temporal's state is wiped (the dedup window, docs/desig
     worker = await startWorker(server.address);
     connection = await Connection.connect({ address: server.address });
     client = new Client({ connection, namespace: NAMESPACE });
-    api = await listen(buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: taskQueue, API_BUDGET_MS: String(API_BUDGET_MS) }), { client, pool, logger: testLogger }).app, 0);
+    api = await buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: taskQueue, API_BUDGET_MS: String(API_BUDGET_MS) }), { client, pool, logger: testLogger }).listen(0);
   });
 
   afterAll(async () => {

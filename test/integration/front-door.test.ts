@@ -5,7 +5,7 @@ import net from 'node:net';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../api/build';
-import { listen, type RunningApi } from '../../api/server';
+import type { RunningApi } from '../../api/server';
 import { sweepOrphanPayments } from '../../api/orphan-sweeper';
 import { deleteOrphanPayment } from '../../db/orphans';
 import { markStartAttempt } from '../../db/payments';
@@ -46,7 +46,7 @@ async function anotherApi(overrides: { maxInFlightCheckouts?: number; client?: C
     ...(overrides.maxInFlightCheckouts !== undefined ? { MAX_IN_FLIGHT_CHECKOUTS: String(overrides.maxInFlightCheckouts) } : {}),
   });
   const built = buildApi(config, { client: overrides.client ?? stack.client, pool: overrides.pool ?? stack.pool, logger: testLogger });
-  const api = await listen(built.app, 0);
+  const api = await built.listen(0);
   cleanups.push(() => api.close());
   return api;
 }
