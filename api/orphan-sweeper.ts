@@ -1,6 +1,21 @@
 // Removes payment rows the api reserved but never got a workflow for: the start
 // failed (Temporal down or slow, the api answered 503) and the client never came
 // back with the same key. Without this such a row stays pending for ever.
+//
+// A row whose workflow may have charged is never removed, whatever Temporal
+// says. Temporal's answer alone cannot tell: once a closed workflow's retention
+// ends, describe() says "not found" exactly as for a workflow never started, and
+// a checkout whose recording failed left its row pending with the money taken.
+// So the row itself says whether money may have moved: the charge activity
+// stamps charge_attempted_at before its first provider call and refuses to call
+// if the row is gone (db/payments.ts, markChargeAttempt), and both queries here
+// skip stamped rows (db/orphans.ts). We mark the charge attempt rather than
+// "the workflow started" because it is written by the only code that can
+// charge, before it can charge, in the same database as the delete: the api can
+// crash or time out between a successful start and writing a "started" mark,
+// and a row-level race between the stamp and the delete has exactly one winner.
+// A stamped row left pending is a person's case (reconciliation reports the
+// charge if it stands), never the sweeper's.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { deleteOrphanPayment, findStalePendingPayments } from '../db/orphans';
 import type { Pool } from '../db/pool';
@@ -21,7 +36,7 @@ export interface SweepResult {
   deleted: string[];
 }
 
-/** One pass: every stale pending row whose workflow Temporal has never heard of is deleted. */
+/** One pass: every stale pending row with no charge attempted whose workflow Temporal has never heard of is deleted. */
 export async function sweepOrphanPayments(deps: OrphanSweeperDeps): Promise<SweepResult> {
   const stale = await findStalePendingPayments(deps.pool, deps.staleAfterMs, deps.batchSize ?? 100);
   const deleted: string[] = [];

@@ -24,6 +24,8 @@ export interface PaymentRow {
   created_at: Date;
   updated_at: Date;
   start_attempted_at: Date | null;
+  /** When this payment's workflow first went to charge it (set before any provider call; 009_charge_attempted.sql). */
+  charge_attempted_at: Date | null;
 }
 
 export interface NewPayment {
@@ -73,6 +75,11 @@ export async function findPaymentById(db: Queryable, paymentId: string): Promise
   return res.rows[0];
 }
 
+/** The payment row a workflow records into is not there: waiting cannot bring it back. */
+export class PaymentMissingError extends Error {
+  override name = 'PaymentMissingError';
+}
+
 export interface PaymentOutcome {
   status: Exclude<PaymentStatus, 'pending'>;
   providerChargeId?: string;
@@ -84,12 +91,20 @@ export interface PaymentOutcome {
 /**
  * Records the final outcome once: a pending row moves to its terminal status;
  * a row already terminal is left as it is (a re-executed activity changes nothing).
+ * `from` widens the statuses the move starts from: a refund also moves a row
+ * whose completion committed although its activity never reported it (see
+ * postRefundedCharge), since the money went back.
  */
-export async function recordPaymentOutcome(db: Queryable, paymentId: string, outcome: PaymentOutcome): Promise<PaymentRow> {
+export async function recordPaymentOutcome(
+  db: Queryable,
+  paymentId: string,
+  outcome: PaymentOutcome,
+  from: PaymentStatus[] = ['pending'],
+): Promise<PaymentRow> {
   await db.query(
     `UPDATE payments
         SET status = $2, provider_charge_id = $3, failure_code = $4, response_status = $5, response = $6, updated_at = now()
-      WHERE payment_id = $1 AND status = 'pending'`,
+      WHERE payment_id = $1 AND status = ANY($7::text[]) AND status <> $2`,
     [
       paymentId,
       outcome.status,
@@ -97,10 +112,11 @@ export async function recordPaymentOutcome(db: Queryable, paymentId: string, out
       outcome.failureCode ?? null,
       outcome.answer.status,
       JSON.stringify(outcome.answer.body),
+      from,
     ],
   );
   const row = await findPaymentById(db, paymentId);
-  if (!row) throw new Error(`payment ${paymentId} does not exist`);
+  if (!row) throw new PaymentMissingError(`payment ${paymentId} does not exist`);
   return row;
 }
 
@@ -114,4 +130,20 @@ export async function markStartAttempt(pool: pg.Pool, paymentId: string, deadlin
     const res = await run("UPDATE payments SET start_attempted_at = now() WHERE payment_id = $1 AND status = 'pending'", [paymentId]);
     return res.rowCount === 1;
   });
+}
+
+/**
+ * Marks that this payment's workflow is about to call the provider to charge
+ * it, before the call, on every attempt (the first mark stays). The orphan
+ * sweeper never deletes a row so marked (db/orphans.ts): whatever Temporal says
+ * about the workflow later, money may have moved. False when the row is gone
+ * or no longer pending: then no charge may be sent for it.
+ */
+export async function markChargeAttempt(db: Queryable, workflowId: string): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE payments SET charge_attempted_at = coalesce(charge_attempted_at, now())
+      WHERE workflow_id = $1 AND status = 'pending'`,
+    [workflowId],
+  );
+  return res.rowCount === 1;
 }

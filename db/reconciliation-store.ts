@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import type { LedgerChargePosting, Mismatch } from '../domain/reconciliation-compare';
 import type { MismatchKind, ReconciliationWindow } from '../domain/reconciliation';
-import { LEDGER_ACCOUNTS } from './ledger';
+import { LEDGER_ACCOUNTS, LEDGER_STEPS } from './ledger';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -48,23 +48,40 @@ export async function beginRun(db: Queryable, run: NewRun): Promise<Reconciliati
   return { runId: run.runId, since: row.window_since.toISOString(), until: row.window_until.toISOString() };
 }
 
-const POSTINGS_SQL = `
-  SELECT t.workflow_id, p.provider_charge_id, e.amount_cents, e.currency
-    FROM ledger_transactions t
+// A checkout's postings are its charge and, when it was refunded, the charge's
+// reversal. What it holds at the provider is their net on provider clearing
+// (debits less credits): the charge's amount, or zero once reversed, which is
+// what a refunded charge nets to at the provider. `chosen` picks the checkouts
+// (by a posting of theirs); the net is over all of their postings.
+const STEPS = [LEDGER_STEPS.charge, LEDGER_STEPS.refund];
+const postingsSql = (chosen: string) => `
+  WITH chosen AS (
+    SELECT DISTINCT t.workflow_id
+      FROM ledger_transactions t
+      JOIN payments p ON p.payment_id = t.payment_id
+     WHERE t.step = ANY($1::text[]) AND (${chosen})
+  )
+  SELECT t.workflow_id, p.provider_charge_id,
+         sum(CASE e.direction WHEN 'debit' THEN e.amount_cents ELSE -e.amount_cents END)::bigint AS amount_cents,
+         e.currency
+    FROM chosen c
+    JOIN ledger_transactions t ON t.workflow_id = c.workflow_id AND t.step = ANY($1::text[])
     JOIN payments p ON p.payment_id = t.payment_id
-    JOIN ledger_entries e ON e.transaction_id = t.id AND e.direction = 'debit' AND e.account_code = '${LEDGER_ACCOUNTS.providerClearing}'
-   WHERE t.step = 'charge'`;
+    JOIN ledger_entries e ON e.transaction_id = t.id AND e.account_code = '${LEDGER_ACCOUNTS.providerClearing}'
+   GROUP BY t.workflow_id, p.provider_charge_id, e.currency
+  HAVING bool_or(t.step = '${LEDGER_STEPS.charge}')`;
 
-/** Charge postings written in [since, until). */
+/** Checkouts with a charge or reversal posting written in [since, until), each with its net posted amount. */
 export async function postingsInWindow(db: Queryable, since: Date, until: Date): Promise<LedgerChargePosting[]> {
-  return (await db.query<LedgerChargePosting>(`${POSTINGS_SQL} AND t.created_at >= $1 AND t.created_at < $2`, [since, until])).rows;
+  return (await db.query<LedgerChargePosting>(postingsSql('t.created_at >= $2 AND t.created_at < $3'), [STEPS, since, until])).rows;
 }
 
-/** Charge postings naming one of these charges, or of these checkout workflows. */
+/** Checkouts whose postings name one of these charges, or that are one of these checkout workflows, each with its net posted amount. */
 export async function postingsFor(db: Queryable, chargeIds: string[], workflowIds: string[]): Promise<LedgerChargePosting[]> {
   if (chargeIds.length === 0 && workflowIds.length === 0) return [];
   return (
-    await db.query<LedgerChargePosting>(`${POSTINGS_SQL} AND (p.provider_charge_id = ANY($1::text[]) OR t.workflow_id = ANY($2::text[]))`, [
+    await db.query<LedgerChargePosting>(postingsSql('p.provider_charge_id = ANY($2::text[]) OR t.workflow_id = ANY($3::text[])'), [
+      STEPS,
       chargeIds,
       workflowIds,
     ])

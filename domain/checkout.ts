@@ -18,6 +18,15 @@ export interface ActivityBudgets {
   notifyMs: number;
   /** Total time a charge may keep retrying (schedule-to-close); CHARGE_RETRY's default when absent. */
   chargeTotalMs?: number;
+  /**
+   * How long a recording step (ledger posting, payment row) keeps waiting for
+   * an unreachable database while the payment stays pending (schedule-to-close
+   * of each recording step, no attempt cap). Absent (an input from an older
+   * api) or 0: no pending window, the old policy (ledgerOldPolicyMaxAttempts).
+   */
+  paymentPendingMaxMs?: number;
+  /** The old policy's attempt cap, used only without a pending window; LEDGER_RETRY.oldPolicyMaximumAttempts (50) when absent. */
+  ledgerOldPolicyMaxAttempts?: number;
 }
 
 /** The timeout budget's defaults (docs/design.md, "Timeout budget"); the api passes the configured values in each workflow input. */

@@ -23,10 +23,15 @@ export interface ProviderRefundRecord {
   created: number;
 }
 
-/** The ledger's charge posting of one checkout, with the charge its payment names. */
+/**
+ * The ledger's postings of one checkout, with the charge its payment names:
+ * its charge posting, net of the reversal a refund posts (so a refunded
+ * checkout's amount is zero, as its charge nets to at the provider).
+ */
 export interface LedgerChargePosting {
   workflow_id: string;
   provider_charge_id: string | null;
+  /** Net on provider clearing: the charge's amount, or 0 once reversed. */
   amount_cents: number;
   currency: string;
 }
@@ -50,9 +55,14 @@ export function workflowIdOfChargeKey(key: string): string | null {
 
 /**
  * Compares net amounts: what the provider kept (a refunded charge nets to zero,
- * the stub refunds in full) against what the ledger posted. A charge refunded
- * with no posting is a compensated checkout, not a mismatch. Every posting must
- * be matched by a charge in `charges`: the caller has looked each one up.
+ * the stub refunds in full) against what the ledger holds for it (the charge
+ * posting less its reversal). A refunded charge whose posting is reversed, or
+ * that has no posting (compensated before refunds were posted), is no
+ * mismatch. A charge standing at the provider whose posting the ledger
+ * reversed is money our books do not show: charge_without_posting. Every
+ * posting must be matched by a charge in `charges`: the caller has looked each
+ * one up; a reversed posting with no charge found nets to nothing and is not
+ * reported.
  */
 export function compareChargesWithPostings(charges: ProviderChargeRecord[], postings: LedgerChargePosting[]): Mismatch[] {
   const byChargeId = new Map<string, LedgerChargePosting>();
@@ -71,25 +81,27 @@ export function compareChargesWithPostings(charges: ProviderChargeRecord[], post
     const workflowId = workflowIdOfChargeKey(charge.idempotency_key);
     const posting = byChargeId.get(charge.id) ?? (workflowId ? byWorkflowId.get(workflowId) : undefined);
     const net = charge.refunded ? 0 : charge.amount_cents;
+    // a reversed posting holds nothing: reported as no posting (the findings' ledger amount is null or positive)
+    const held = posting && posting.amount_cents !== 0 ? posting : undefined;
     const finding = {
       provider_charge_id: charge.id,
       workflow_id: posting?.workflow_id ?? workflowId,
       idempotency_key: charge.idempotency_key,
       provider_amount_cents: net,
-      ledger_amount_cents: posting?.amount_cents ?? null,
+      ledger_amount_cents: held?.amount_cents ?? null,
       currency: charge.currency,
     };
-    if (!posting) {
+    if (posting) matched.add(posting);
+    if (!held) {
       if (net > 0) mismatches.push({ kind: 'charge_without_posting', ...finding });
       continue;
     }
-    matched.add(posting);
     if (net === 0) mismatches.push({ kind: 'posting_without_charge', ...finding });
-    else if (net !== posting.amount_cents || charge.currency !== posting.currency) mismatches.push({ kind: 'amount_differs', ...finding });
+    else if (net !== held.amount_cents || charge.currency !== held.currency) mismatches.push({ kind: 'amount_differs', ...finding });
   }
 
   for (const posting of postings) {
-    if (matched.has(posting)) continue;
+    if (matched.has(posting) || posting.amount_cents === 0) continue;
     mismatches.push({
       kind: 'posting_without_charge',
       provider_charge_id: posting.provider_charge_id ?? `unknown:${posting.workflow_id}`,

@@ -22,6 +22,26 @@ export const REFUND_RETRY = {
 };
 
 /**
+ * The recording steps (ledger posting and payment row: completed, failed,
+ * refunded). An unreachable or failing database is waited for, not taken as a
+ * refusal: the activity jitters within this shape (full jitter, passed as
+ * nextRetryDelay; the worker may configure the intervals) and Temporal retries
+ * until the payment's pending window (`ActivityBudgets.paymentPendingMaxMs`)
+ * ends. Only a refusal by the data (LedgerRefused) ends a step early.
+ */
+export const LEDGER_RETRY = {
+  initialIntervalMs: 200,
+  maximumIntervalMs: 10_000,
+  /**
+   * The policy before the pending window existed, kept for workflow inputs
+   * with no pending window (started by an older api, or PAYMENT_PENDING_MAX_MS
+   * set to 0): at most this many attempts (`ActivityBudgets.ledgerOldPolicyMaxAttempts`
+   * when given), then whatever failed ends the step and the checkout compensates.
+   */
+  oldPolicyMaximumAttempts: 50,
+};
+
+/**
  * The reconciliation activities, jittered by the activities. Bounded: a run
  * that cannot finish fails, and the next tick's window starts where the last
  * finished run ended.

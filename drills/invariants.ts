@@ -1,5 +1,5 @@
 // The invariants every drill ends on (docs/design.md, "Failure scenarios and drills"), from each part's own records:
-// the stub's charges, the ledger, the payments table and Temporal's open runs.
+// the stub's charges, the ledger (charge postings and their reversals), the payments table and Temporal's open runs.
 import type { Client } from '@temporalio/client';
 import type { Pool } from '../db/pool';
 
@@ -14,6 +14,8 @@ export interface InvariantReport {
     failedPayments: number;
     pendingPayments: number;
     ledgerChargePostings: number;
+    /** Reversals of charge postings (step 'refund'), one per refunded payment. */
+    ledgerRefundPostings: number;
     openWorkflows: number;
   };
 }
@@ -66,31 +68,45 @@ export async function checkInvariants(deps: { pool: Pool; stubUrl: string; clien
   }
   report('checkout workflow still running', open);
 
-  // 4. counts agree: charges applied - refunded = completed payments = ledger charge postings,
-  //    and no charge is left standing without a completed payment (money taken, nothing recorded)
-  const postings = await deps.pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM ledger_transactions WHERE step = 'charge'`);
+  // 4. counts agree: charges applied - refunded = completed payments = ledger charge postings
+  //    less their reversals, and no charge is left standing without a completed payment (money
+  //    taken, nothing recorded). A refunded payment posts its charge and the reversal together,
+  //    so the ledger explains every charge a checkout made and nets a refunded one to zero.
+  const postings = await deps.pool.query<{ workflow_id: string; step: string }>(
+    `SELECT workflow_id, step FROM ledger_transactions WHERE step IN ('charge', 'refund')`,
+  );
   const completed = new Set(byStatus('completed').map((p) => p.workflow_id));
-  const posted = new Set(postings.rows.map((r) => r.workflow_id));
+  const refunded = new Set(byStatus('refunded').map((p) => p.workflow_id));
+  const posted = new Set(postings.rows.filter((r) => r.step === 'charge').map((r) => r.workflow_id));
+  const reversed = new Set(postings.rows.filter((r) => r.step === 'refund').map((r) => r.workflow_id));
+  const standingPosted = new Set([...posted].filter((wf) => !reversed.has(wf)));
   const standing = charges.filter((c) => !c.refunded && c.idempotency_key.endsWith(':charge'));
   report(
     'provider charge standing without a completed payment',
     standing.map((c) => c.idempotency_key.replace(/:charge$/, '')).filter((wf) => !completed.has(wf)),
   );
-  report('completed payment without a ledger posting', [...completed].filter((wf) => !posted.has(wf)));
-  report('ledger posting without a completed payment', [...posted].filter((wf) => !completed.has(wf)));
+  report('completed payment without a ledger posting', [...completed].filter((wf) => !standingPosted.has(wf)));
+  report('ledger posting without a completed payment', [...standingPosted].filter((wf) => !completed.has(wf)));
+  report('refunded payment without its charge and reversal postings', [...refunded].filter((wf) => !(posted.has(wf) && reversed.has(wf))));
+  report('ledger reversal without a refunded payment', [...reversed].filter((wf) => !refunded.has(wf)));
+  const refundedAtProvider = new Set(charges.filter((c) => c.refunded).map((c) => c.idempotency_key.replace(/:charge$/, '')));
+  report('refunded payment whose provider charge is not refunded', [...refunded].filter((wf) => !refundedAtProvider.has(wf)));
   const counts = {
     chargesApplied: charges.length,
     chargesRefunded: charges.filter((c) => c.refunded).length,
     completedPayments: completed.size,
-    refundedPayments: byStatus('refunded').length,
+    refundedPayments: refunded.size,
     failedPayments: byStatus('failed').length,
     pendingPayments: byStatus('pending').length,
     ledgerChargePostings: posted.size,
+    ledgerRefundPostings: reversed.size,
     openWorkflows: open.length,
   };
-  if (!(counts.chargesApplied - counts.chargesRefunded === counts.completedPayments && counts.completedPayments === counts.ledgerChargePostings)) {
+  const netPostings = counts.ledgerChargePostings - counts.ledgerRefundPostings;
+  if (!(counts.chargesApplied - counts.chargesRefunded === counts.completedPayments && counts.completedPayments === netPostings)) {
     violations.push(
-      `counts disagree: stub charges ${counts.chargesApplied} - refunded ${counts.chargesRefunded} vs completed payments ${counts.completedPayments} vs ledger postings ${counts.ledgerChargePostings}`,
+      `counts disagree: stub charges ${counts.chargesApplied} - refunded ${counts.chargesRefunded} vs completed payments ${counts.completedPayments} ` +
+        `vs ledger postings ${counts.ledgerChargePostings} - reversals ${counts.ledgerRefundPostings}`,
     );
   }
   return { ok: violations.length === 0, violations, counts };
@@ -98,7 +114,7 @@ export async function checkInvariants(deps: { pool: Pool; stubUrl: string; clien
 
 export function formatCounts(c: InvariantReport['counts']): string {
   return (
-    `charges ${c.chargesApplied}, refunded ${c.chargesRefunded}, completed ${c.completedPayments}, ledger postings ${c.ledgerChargePostings}, ` +
+    `charges ${c.chargesApplied}, refunded ${c.chargesRefunded}, completed ${c.completedPayments}, ledger postings ${c.ledgerChargePostings}, reversals ${c.ledgerRefundPostings}, ` +
     `failed ${c.failedPayments}, refunded payments ${c.refundedPayments}, pending ${c.pendingPayments}, open workflows ${c.openWorkflows}`
   );
 }

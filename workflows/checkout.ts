@@ -6,6 +6,7 @@ import {
   ApplicationFailure,
   log,
   patched,
+  type ActivityOptions,
   proxyActivities,
   proxyLocalActivities,
   upsertSearchAttributes,
@@ -13,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { CheckoutActivities } from '../activities/checkout/activities';
 import { DECLINE_CODES, DECLINE_FAILURES, FailureType, NON_RETRYABLE_FAILURES } from '../errors';
-import { CHARGE_RETRY, REFUND_RETRY } from '../domain/retry-policies';
+import { CHARGE_RETRY, LEDGER_RETRY, REFUND_RETRY } from '../domain/retry-policies';
 import {
   DEFAULT_ACTIVITY_BUDGETS,
   type ActivityBudgets,
@@ -65,17 +66,8 @@ function checkoutActivities(budgets: ActivityBudgets) {
       },
     }),
     // Ledger and payment rows: idempotent by key, so retried patiently; money was
-    // taken. A refusal by the database is final and triggers the refund.
-    ledger: proxyActivities<CheckoutActivities>({
-      startToCloseTimeout: 5_000,
-      retry: {
-        initialInterval: 200,
-        backoffCoefficient: 2,
-        maximumInterval: 10_000,
-        maximumAttempts: 50,
-        nonRetryableErrorTypes: [FailureType.LedgerRefused],
-      },
-    }),
+    // taken. docs/design.md, "Retry rules".
+    ledger: proxyActivities<CheckoutActivities>(recordingOptions(budgets)),
     // Compensating refund: patient and jittered (by the activity); its own provider key.
     refund: proxyActivities<CheckoutActivities>({
       startToCloseTimeout: budgets.chargeMs,
@@ -100,6 +92,35 @@ function checkoutActivities(budgets: ActivityBudgets) {
       retry: { initialInterval: 200, maximumAttempts: 2 },
     }),
   };
+}
+
+/**
+ * The recording steps' options. An unreachable database is not a refusal: the
+ * activity turns every failure but a refusal by the data into a retryable one
+ * with a full-jitter nextRetryDelay, and Temporal retries it for as long as the
+ * payment may stay pending (`paymentPendingMaxMs`, schedule-to-close; no
+ * attempt cap), the api answering 202 meanwhile. Only LedgerRefused (SQLSTATE
+ * class 23, or the balance trigger's P0001) ends the step early. An input
+ * from an older api carries no pending window and keeps the policy it was
+ * started under: 50 attempts, then whatever failed ends the step (so does an
+ * input whose window is 0: PAYMENT_PENDING_MAX_MS=0 turns the window off).
+ *
+ * Determinism: only the options of the same ScheduleActivityTask commands
+ * change, never which commands are issued or in what order, so histories
+ * recorded before this change replay unchanged (no patch needed).
+ */
+function recordingOptions(budgets: ActivityBudgets): ActivityOptions {
+  const retry = {
+    initialInterval: LEDGER_RETRY.initialIntervalMs,
+    backoffCoefficient: 2,
+    maximumInterval: LEDGER_RETRY.maximumIntervalMs,
+    nonRetryableErrorTypes: [FailureType.LedgerRefused],
+  };
+  if (!budgets.paymentPendingMaxMs) {
+    const maximumAttempts = budgets.ledgerOldPolicyMaxAttempts ?? LEDGER_RETRY.oldPolicyMaximumAttempts;
+    return { startToCloseTimeout: 5_000, retry: { ...retry, maximumAttempts } };
+  }
+  return { startToCloseTimeout: 5_000, scheduleToCloseTimeout: budgets.paymentPendingMaxMs, retry };
 }
 
 /** Patch ID: the fraud check runs as a local activity from this version on. */
@@ -143,7 +164,11 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
 
   const payment = { ...facts, provider_charge_id: chargeId };
   // Compensation for the charge, registered before the step that may fail after
-  // it: whatever ends that step for good, the money goes back.
+  // it. That step ends for good only when the database refuses the posting
+  // (LedgerRefused) or, with Postgres unreachable all along, when the payment's
+  // pending window ends (recordingOptions); then the money goes back. The
+  // refund's record posts the charge and its reversal with the row, so the
+  // ledger explains the money either way.
   const compensate = async (reason: unknown): Promise<CheckoutOutcome> => {
     log.error('recording the payment failed for good; refunding the charge', { error: String(reason) });
     await acts.refund.refundCharge({ idempotencyKey, providerKey: providerKey(workflowId, 'refund'), chargeId });

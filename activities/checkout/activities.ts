@@ -1,14 +1,14 @@
 // The checkout's activities: all of its I/O. Each one is idempotent on its
 // own, so Temporal may run it again after a crash or a timeout.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { postCompletedCharge } from '../../db/ledger';
-import { recordPaymentOutcome } from '../../db/payments';
+import { postCompletedCharge, postRefundedCharge } from '../../db/ledger';
+import { markChargeAttempt, PaymentMissingError, recordPaymentOutcome } from '../../db/payments';
 import { inTransaction, type Pool } from '../../db/pool';
 import { insertPaymentEvent } from '../../db/webhooks-events';
 import type { ProviderProtection } from '../../db/provider-protection';
 import { DECLINE_CODES, FailureType } from '../../errors';
 import type { Logger } from '../../logger';
-import { CHARGE_RETRY, REFUND_RETRY } from '../../domain/retry-policies';
+import { CHARGE_RETRY, LEDGER_RETRY, REFUND_RETRY } from '../../domain/retry-policies';
 import type { CheckoutRequest, CompletedOutcome, FailedOutcome, RefundedOutcome } from '../../domain/checkout';
 import { checkoutOutcomeOf, renderCheckoutAnswer } from '../../domain/checkout-answer';
 import type { ProviderCharge, ProviderRefund } from '../../domain/provider';
@@ -27,6 +27,11 @@ export interface ActivityDeps {
     chargeTimeoutMs: number;
     /** Test-only fault hook (CHECKOUT_CRASH_AFTER_LEDGER_COMMIT); never set in production. */
     crashAfterLedgerCommit?: boolean;
+    /**
+     * The full-jitter shape of the recording steps' waits for the database
+     * (LEDGER_RETRY_INITIAL_MS, LEDGER_RETRY_MAX_INTERVAL_MS); LEDGER_RETRY's when absent.
+     */
+    ledgerRetry?: { initialIntervalMs: number; maximumIntervalMs: number };
   };
 }
 
@@ -58,10 +63,16 @@ function providerCallTimeoutMs(ctx: Context, chargeTimeoutMs: number): number {
 }
 
 export function createActivities({ pool, provider, protection, logger, config }: ActivityDeps) {
+  const ledgerRetry = config.ledgerRetry ?? LEDGER_RETRY;
+
   /**
    * Runs one provider call through the shared breaker and retry budget. A
    * refusal touches nothing and becomes a retryable failure whose delay waits
-   * out the breaker or spreads deferred retries, with jitter.
+   * out the breaker or spreads deferred retries, with jitter. The call's
+   * outcome is then counted for the breaker; if Postgres fails just then, the
+   * outcome stands all the same (a charge that went through is returned, so the
+   * checkout goes on to record it and waits there for the database, rather than
+   * charging again into the provider's idempotency on every retry).
    */
   async function guarded<T>(callKey: string, call: () => Promise<T>, log: Logger): Promise<T> {
     const admission = await protection.admit(callKey);
@@ -78,16 +89,24 @@ export function createActivities({ pool, provider, protection, logger, config }:
         nextRetryDelay: delayMs,
       });
     }
+    const recordOutcome = async (outcome: 'success' | 'failure') => {
+      try {
+        await protection.record(admission, outcome);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, outcome }, "could not count the provider call's outcome for the breaker; the outcome stands");
+      }
+    };
+    let result: T;
     try {
-      const result = await call();
-      await protection.record(admission, 'success');
-      return result;
+      result = await call();
     } catch (err) {
       // declines and other answers on purpose mean the provider is healthy
       const providerFailed = err instanceof ProviderCallError && err.retryable;
-      await protection.record(admission, providerFailed ? 'failure' : 'success');
+      await recordOutcome(providerFailed ? 'failure' : 'success');
       throw err;
     }
+    await recordOutcome('success');
+    return result;
   }
 
   function currentWorkflowId(): string {
@@ -119,11 +138,19 @@ export function createActivities({ pool, provider, protection, logger, config }:
       }
     },
 
-    /** Charges at the provider under a key of its own; the provider's idempotency makes a retry safe. */
+    /**
+     * Charges at the provider under a key of its own; the provider's idempotency makes a retry safe.
+     * First stamps the payment row (charge_attempted_at): the orphan sweeper never deletes a row
+     * whose charge may have been sent, and no charge is sent for a row that is gone.
+     */
     async chargePayment(input: ChargeInput): Promise<ProviderCharge> {
       const ctx = Context.current();
       const log = activityLogger(input.idempotencyKey);
       const timeoutMs = providerCallTimeoutMs(ctx, config.chargeTimeoutMs);
+      if (!(await markChargeAttempt(pool, currentWorkflowId()))) {
+        log.error('the payment row is gone or no longer pending; not charging');
+        throw ApplicationFailure.nonRetryable('the payment row is gone or no longer pending; no charge sent', FailureType.InvalidRequest);
+      }
       try {
         const result = await guarded(
           input.providerKey,
@@ -160,21 +187,22 @@ export function createActivities({ pool, provider, protection, logger, config }:
       }
     },
 
-    /** A charged payment whose later step failed for good: refunded, no ledger posting, row ends `refunded`. */
+    /**
+     * A charged payment whose recording failed for good, refunded at the provider: in one
+     * transaction the charge posting and its reversal, keyed (workflow ID, 'charge') and
+     * (workflow ID, 'refund'), and the row `refunded` with its answer and outbox event.
+     */
     async recordRefundedPayment(input: RecordInput<RefundedOutcome>): Promise<void> {
+      const workflowId = currentWorkflowId();
+      const log = activityLogger(input.idempotencyKey);
       const outcome = checkoutOutcomeOf(input) as RefundedOutcome;
-      const answer = renderCheckoutAnswer(outcome);
-      // the payment.refunded webhook outbox row commits with the status
-      await inTransaction(pool, async (client) => {
-        const row = await recordPaymentOutcome(client, outcome.payment.payment_id, {
-          status: 'refunded',
-          providerChargeId: outcome.payment.provider_charge_id,
-          failureCode: 'payment_reversed',
-          answer,
-        });
-        if (row.status === 'refunded') await insertPaymentEvent(client, 'payment.refunded', { ...answer.body });
-      });
-      activityLogger(input.idempotencyKey).warn({ code: 'payment_reversed' }, 'payment refunded');
+      let result: Awaited<ReturnType<typeof postRefundedCharge>>;
+      try {
+        result = await postRefundedCharge(pool, { workflowId, payment: outcome.payment, answer: renderCheckoutAnswer(outcome) });
+      } catch (err) {
+        throw recordingFailure(err, ledgerRetry, log);
+      }
+      log.warn({ code: 'payment_reversed', chargePosted: result.chargePosted, reversalPosted: result.reversalPosted }, 'payment refunded');
     },
 
     /** Ledger posting and payment completion in one transaction, keyed (workflow ID, 'charge'). */
@@ -185,7 +213,7 @@ export function createActivities({ pool, provider, protection, logger, config }:
       try {
         ({ posted } = await postCompletedCharge(pool, { workflowId, payment: outcome.payment, answer: renderCheckoutAnswer(outcome) }));
       } catch (err) {
-        throw ledgerFailure(err);
+        throw recordingFailure(err, ledgerRetry, activityLogger(input.idempotencyKey));
       }
       activityLogger(input.idempotencyKey).info({ paymentId: outcome.payment.payment_id, posted }, 'ledger posting recorded');
       if (config.crashAfterLedgerCommit && posted) {
@@ -202,12 +230,17 @@ export function createActivities({ pool, provider, protection, logger, config }:
     async recordFailedPayment(input: RecordInput<FailedOutcome>): Promise<void> {
       const outcome = checkoutOutcomeOf(input) as FailedOutcome;
       const answer = renderCheckoutAnswer(outcome);
-      // the payment.failed webhook outbox row commits with the status
-      await inTransaction(pool, async (client) => {
-        const row = await recordPaymentOutcome(client, outcome.payment.payment_id, { status: 'failed', failureCode: outcome.code, answer });
-        if (row.status === 'failed') await insertPaymentEvent(client, 'payment.failed', { ...answer.body });
-      });
-      activityLogger(input.idempotencyKey).info({ code: outcome.code }, 'payment failed');
+      const log = activityLogger(input.idempotencyKey);
+      try {
+        // the payment.failed webhook outbox row commits with the status
+        await inTransaction(pool, async (client) => {
+          const row = await recordPaymentOutcome(client, outcome.payment.payment_id, { status: 'failed', failureCode: outcome.code, answer });
+          if (row.status === 'failed') await insertPaymentEvent(client, 'payment.failed', { ...answer.body });
+        });
+      } catch (err) {
+        throw recordingFailure(err, ledgerRetry, log);
+      }
+      log.info({ code: outcome.code }, 'payment failed');
     },
 
     /** Best effort, at most once per payment: a failure here never fails the payment. */
@@ -239,15 +272,34 @@ function providerFailure(err: unknown, policy: { initialIntervalMs: number; maxi
   });
 }
 
+/** The failure type of a recording step that will be tried again (the database did not answer, or failed). */
+const RECORDING_UNAVAILABLE = 'RecordingDatabaseUnavailable';
+
 /**
- * Integrity errors (SQLSTATE class 23) and our own balance check (P0001) will
- * fail the same way every time: non-retryable, so the workflow compensates.
- * Anything else (connection lost, timeouts) is retried.
+ * A recording step's error as a Temporal failure. A refusal by the data (an
+ * integrity error, SQLSTATE class 23, or our balance check's P0001) fails the
+ * same way every time: non-retryable LedgerRefused, and the workflow refunds.
+ * A missing payment row cannot come back either. Anything else (connection
+ * refused or lost, timeouts, Postgres restarting) is not a refusal: it is
+ * retried after a full-jitter delay, for as long as the workflow's pending
+ * window allows, while the payment stays pending.
  */
-function ledgerFailure(err: unknown): unknown {
-  const code = (err as { code?: unknown }).code;
+function recordingFailure(err: unknown, policy: { initialIntervalMs: number; maximumIntervalMs: number }, log: Logger): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const message = (err as Error | undefined)?.message ?? String(err);
   if (typeof code === 'string' && (code.startsWith('23') || code === 'P0001')) {
-    return ApplicationFailure.nonRetryable(`ledger refused the posting: ${(err as Error).message}`, FailureType.LedgerRefused, { sqlstate: code });
+    log.error({ sqlstate: code, err: message }, 'the database refused the recording');
+    return ApplicationFailure.nonRetryable(`ledger refused the posting: ${message}`, FailureType.LedgerRefused, { sqlstate: code });
   }
-  return err;
+  if (err instanceof PaymentMissingError) return ApplicationFailure.nonRetryable(message, FailureType.InvalidRequest);
+  const delayMs = fullJitterDelayMs(Context.current().info.attempt, policy);
+  log.warn({ err: message, code, nextRetryDelayMs: delayMs }, 'recording failed (database unreachable or failing); will retry, the payment stays pending');
+  return ApplicationFailure.create({
+    message,
+    type: RECORDING_UNAVAILABLE,
+    nextRetryDelay: delayMs,
+    details: [{ code: typeof code === 'string' ? code : null }],
+    cause: err instanceof Error ? err : undefined,
+  });
 }

@@ -99,7 +99,7 @@ async function runWorkflow(activities: CheckoutActivities, workflowId: string, i
 }
 
 describe('compensation (time-skipping)', () => {
-  it('a ledger refusal after the charge refunds it under its own key: one charge, one refund, payment refunded, no posting', async () => {
+  it('a ledger refusal after the charge refunds it under its own key: one charge, one refund, payment refunded, the charge and its reversal posted', async () => {
     const real = realActivities();
     const before = await stubStats();
     // Stand-in for a ledger refusal (a constraint the database raises): the
@@ -124,8 +124,8 @@ describe('compensation (time-skipping)', () => {
     expect((after.refunds_applied ?? 0) - ((before as { refunds_applied?: number }).refunds_applied ?? 0)).toBe(1);
     const row = await findPaymentById(pool, input.paymentId);
     expect(row).toMatchObject({ status: 'refunded', failure_code: 'payment_reversed', response_status: 500, provider_charge_id: mine[0]?.id });
-    const postings = await pool.query('SELECT count(*)::int AS n FROM ledger_transactions WHERE workflow_id = $1', [workflowId]);
-    expect(postings.rows[0].n).toBe(0);
+    const postings = await pool.query('SELECT step FROM ledger_transactions WHERE workflow_id = $1 ORDER BY step', [workflowId]);
+    expect(postings.rows.map((r) => r.step)).toEqual(['charge', 'refund']);
   });
 });
 
