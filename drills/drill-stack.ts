@@ -121,6 +121,28 @@ export class DrillStack {
     return this.local.killWorkers();
   }
 
+  /**
+   * Stops one worker with a signal (SIGTERM: a deploy's stop) and waits for it
+   * to exit, however long its drain takes (bounded by the stack's stop timeout);
+   * it leaves the stack's workers. How it ended and how long it took.
+   */
+  async stopWorker(worker: Part, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+    const t = Date.now();
+    await worker.service.stop(signal);
+    this.local.workers = this.local.workers.filter((w) => w !== worker);
+    return { code: worker.service.child.exitCode, signal: worker.service.child.signalCode, ms: Date.now() - t };
+  }
+
+  /** A deploy of the api: SIGTERM (it finishes the requests it holds), then a fresh one on the same port, ready. */
+  async restartApi(): Promise<{ code: number | null; stopMs: number; startMs: number }> {
+    const old = this.api;
+    const t = Date.now();
+    await old.service.stop('SIGTERM');
+    const stopMs = Date.now() - t;
+    await this.local.startApi();
+    return { code: old.service.child.exitCode, stopMs, startMs: Date.now() - t - stopMs };
+  }
+
   async setFaults(faults: Record<string, unknown>): Promise<void> {
     const res = await fetch(`${this.stubUrl}/faults`, {
       method: 'PUT',

