@@ -1,21 +1,14 @@
 // Runs the api process: `npm run start:api`. The wiring is buildApi's (api/build.ts).
 import { Client, Connection } from '@temporalio/client';
 import { loadApiConfig } from '../config';
-import { migrate } from '../db/migrate';
-import { createPool } from '../db/pool';
+import { openMigratedPool } from '../db/open';
 import { createLogger } from '../logger';
 import { buildApi } from './build';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const logger = createLogger('api', config.logLevel);
-  const pool = createPool(
-    config.database.url,
-    config.database.poolSize,
-    (err) => logger.warn({ err: err.message }, 'idle Postgres connection lost'),
-    config.databaseSession.pool,
-  );
-  await migrate(pool, { ...config.databaseSession.migrations, log: (line) => logger.info(line) });
+  const pool = await openMigratedPool(config.database, config.databaseSession, logger);
   // lazy: the api starts (and answers /healthz, 503s) even while Temporal is down
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });

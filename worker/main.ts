@@ -7,8 +7,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadWorkerConfig } from '../config';
-import { migrate } from '../db/migrate';
-import { createPool } from '../db/pool';
+import { openMigratedPool } from '../db/open';
 import { createLogger } from '../logger';
 import { buildWorker, type BuiltWorker } from './build';
 import { createReconciliationMetrics, createWorkerMetrics, protectionEvents, serveMetrics } from './metrics';
@@ -48,13 +47,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const pool = createPool(
-    config.database.url,
-    config.database.poolSize,
-    (err) => logger.warn({ err: err.message }, 'idle Postgres connection lost'),
-    config.databaseSession.pool,
-  );
-  await migrate(pool, { ...config.databaseSession.migrations, log: (line) => logger.info(line) });
+  const pool = await openMigratedPool(config.database, config.databaseSession, logger);
   const metrics = createWorkerMetrics();
   const metricsServer = await serveMetrics(metrics.registry, config.workerMetricsPort, config.host);
   const reconciliationMetrics = createReconciliationMetrics(metrics.registry);
