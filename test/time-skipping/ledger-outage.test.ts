@@ -181,8 +181,9 @@ describe('the ledger step against an unreachable database (time-skipping)', () =
 
     expect(result.outcome).toBe('refunded');
     expect(attempts.length).toBeGreaterThan(OLD_ATTEMPTS);
-    // Temporal ends the step when the next wait would pass the window: at most one wait (10 s) early
-    expect(Math.max(...attempts.map((a) => a.sinceFirstMs))).toBeGreaterThanOrEqual(windowMs - 10_000);
+    // Temporal ends the step when the next wait would pass the window: at most one wait (10 s)
+    // early, plus the attempts' own time and the test server's scheduling (seen: 10.8 s in all)
+    expect(Math.max(...attempts.map((a) => a.sinceFirstMs))).toBeGreaterThanOrEqual(windowMs - 15_000);
     expect(new Set(attempts.map((a) => a.rowStatus))).toEqual(new Set(['pending']));
     expect(await scheduledActivities(workflowId)).toEqual(['chargePayment', 'recordCompletedPayment', 'refundCharge', 'recordRefundedPayment']);
     const charges = await stubChargeFor(workflowId);
