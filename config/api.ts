@@ -1,0 +1,78 @@
+// The api's slice: its port, the timeout budget it hands each workflow, the
+// front door's protection, its HTTP server's limits.
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import { apiServerOf, type ApiServerSettings } from './api-server';
+import { activityBudgetVars, databaseOf, databaseVars, processVars, temporalOf, temporalVars, type DatabaseConfig, type TemporalConfig } from './common';
+import { loadDatabaseSessionConfig, type DatabaseSessionConfig } from './database-session';
+import { paymentRecordingOf, type PaymentRecordingConfig } from './payment-recording';
+import { ms, parse, port } from './read';
+
+export const apiVars = {
+  PORT: port(3000),
+  // the budget shrinks inward, edge > api > activity > HTTP call; checked below
+  EDGE_BUDGET_MS: ms(10_000),
+  API_BUDGET_MS: ms(3_000),
+  // The front door protects itself (docs/design.md, "Front door protection"):
+  // per-customer rate of new checkouts (counted in Postgres, so every api
+  // instance agrees) and a bound on checkouts in flight per api instance.
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  MAX_IN_FLIGHT_CHECKOUTS: z.coerce.number().int().min(1).default(200),
+  // A pending payment with no workflow this long after its last start attempt
+  // (the api answered 503 and the client never retried) is deleted.
+  ORPHAN_PAYMENT_AFTER_MS: ms(120_000),
+  // after a rotation the old webhook secret keeps signing this long
+  WEBHOOK_SECRET_ROTATION_GRACE_MS: ms(24 * 60 * 60 * 1000),
+};
+
+export const apiSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, ...activityBudgetVars, ...apiVars });
+
+export interface ApiConfig {
+  api: { port: number; host: string };
+  logLevel: string;
+  temporal: TemporalConfig;
+  database: DatabaseConfig;
+  /** Server-side timeouts of its pool, and its migrations (loadDatabaseSessionConfig). */
+  databaseSession: DatabaseSessionConfig;
+  budgets: { edgeMs: number; apiMs: number; fraudMs: number; chargeMs: number; notifyMs: number };
+  chargeTotalMs: number;
+  /** PAYMENT_PENDING_MAX_MS, LEDGER_OLD_POLICY_MAX_ATTEMPTS: passed in each workflow input's budgets. */
+  paymentRecording: PaymentRecordingConfig;
+  frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number; orphanPaymentAfterMs: number };
+  webhooks: { secretRotationGraceMs: number };
+  /** API_HEADERS_TIMEOUT_MS, API_REQUEST_TIMEOUT_MS, API_KEEP_ALIVE_TIMEOUT_MS, API_MAX_CONNECTIONS: the HTTP server's (api/server.ts). */
+  server: ApiServerSettings;
+}
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const e = parse(apiSchema, env);
+  const config: ApiConfig = {
+    api: { port: e.PORT, host: e.HOST },
+    logLevel: e.LOG_LEVEL,
+    temporal: temporalOf(e),
+    database: databaseOf(e),
+    databaseSession: loadDatabaseSessionConfig(env),
+    budgets: { edgeMs: e.EDGE_BUDGET_MS, apiMs: e.API_BUDGET_MS, fraudMs: e.FRAUD_TIMEOUT_MS, chargeMs: e.CHARGE_TIMEOUT_MS, notifyMs: e.NOTIFY_TIMEOUT_MS },
+    chargeTotalMs: e.CHARGE_TOTAL_TIMEOUT_MS,
+    paymentRecording: paymentRecordingOf(env),
+    frontDoor: {
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      maxInFlightCheckouts: e.MAX_IN_FLIGHT_CHECKOUTS,
+      orphanPaymentAfterMs: e.ORPHAN_PAYMENT_AFTER_MS,
+    },
+    webhooks: { secretRotationGraceMs: e.WEBHOOK_SECRET_ROTATION_GRACE_MS },
+    server: apiServerOf(env, e.EDGE_BUDGET_MS),
+  };
+  checkBudgets(config.budgets);
+  return config;
+}
+
+// Budgets must shrink inward (edge > api > activity); an inverted
+// configuration would let an inner hop outlive the one waiting for it.
+export function checkBudgets(b: ApiConfig['budgets']): void {
+  const problems: string[] = [];
+  if (!(b.edgeMs > b.apiMs)) problems.push(`EDGE_BUDGET_MS (${b.edgeMs}) must exceed API_BUDGET_MS (${b.apiMs})`);
+  if (!(b.apiMs > b.chargeMs)) problems.push(`API_BUDGET_MS (${b.apiMs}) must exceed CHARGE_TIMEOUT_MS (${b.chargeMs})`);
+  if (!(b.apiMs > b.fraudMs)) problems.push(`API_BUDGET_MS (${b.apiMs}) must exceed FRAUD_TIMEOUT_MS (${b.fraudMs})`);
+  if (problems.length > 0) throw new ConfigError(`inverted timeout budget: ${problems.join('; ')}`);
+}

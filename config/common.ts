@@ -1,0 +1,59 @@
+// The variables every process reads: log level and listen host, Temporal, Postgres.
+import { z } from 'zod';
+import { embeddedDatabaseUrl, ms, port } from './read';
+
+export const processVars = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // the address a process listens on (the api; the worker's metrics)
+  HOST: z.string().default('127.0.0.1'),
+};
+
+export const temporalVars = {
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('checkout'),
+};
+
+// Postgres: embedded unless DATABASE_URL points elsewhere
+export const databaseVars = {
+  DATABASE_URL: z.string().url().optional(),
+  EMBEDDED_PG_PORT: port(5433),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+};
+
+// The activities' timeouts (docs/design.md, "Timeout budget"). The api passes
+// them in each workflow input; the worker bounds its provider calls by the charge's.
+export const activityBudgetVars = {
+  FRAUD_TIMEOUT_MS: ms(500),
+  CHARGE_TIMEOUT_MS: ms(2_000),
+  NOTIFY_TIMEOUT_MS: ms(1_000),
+  // Total time a charge may keep retrying before the payment fails (schedule-to-close).
+  CHARGE_TOTAL_TIMEOUT_MS: ms(60 * 60 * 1000),
+};
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+export interface DatabaseConfig {
+  /** DATABASE_URL, or the embedded server's when it is unset (embedded: true). */
+  url: string;
+  embedded: boolean;
+  embeddedPort: number;
+  poolSize: number;
+}
+
+export function temporalOf(e: z.infer<z.ZodObject<typeof temporalVars>>): TemporalConfig {
+  return { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE };
+}
+
+export function databaseOf(e: z.infer<z.ZodObject<typeof databaseVars>>): DatabaseConfig {
+  return {
+    url: e.DATABASE_URL ?? embeddedDatabaseUrl(e.EMBEDDED_PG_PORT),
+    embedded: e.DATABASE_URL === undefined,
+    embeddedPort: e.EMBEDDED_PG_PORT,
+    poolSize: e.DATABASE_POOL_SIZE,
+  };
+}
