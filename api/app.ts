@@ -14,9 +14,6 @@ import { healthRoutes } from './routes/health';
 import { paymentRoutes } from './routes/payments';
 import { reconciliationRoutes } from './routes/reconciliation';
 import { createWebhookRoutes } from './routes/webhooks';
-import { listen, type ApiServerSettings, type RunningApi } from './server';
-
-export type { RunningApi } from './server';
 
 export interface ApiDeps {
   client: Client;
@@ -52,9 +49,4 @@ export function createApp(deps: ApiDeps): express.Express {
   });
   app.use(errorAnswer(deps.logger, metrics));
   return app;
-}
-
-/** Listens on port (0 = any free port) and resolves once accepting connections; settings omitted: config.ts's defaults. */
-export async function startApiServer(deps: ApiDeps, port: number, host = '127.0.0.1', settings?: ApiServerSettings): Promise<RunningApi> {
-  return listen(createApp(deps), port, host, settings);
 }

@@ -3,7 +3,7 @@
 // from the api's config.
 import type { Client } from '@temporalio/client';
 import type express from 'express';
-import type { ApiConfig, ApiServerSettings } from '../config';
+import type { ApiConfig } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import { createApp } from './app';
@@ -18,9 +18,7 @@ export interface ApiBuildDeps {
 
 export interface BuiltApi {
   app: express.Express;
-  /** The HTTP server's timeouts and connection cap (ApiConfig.server): pass them to listen(app, port, host, serverSettings). */
-  serverSettings: ApiServerSettings;
-  /** listen(app, port, host, serverSettings): the app on a server with the config's settings. */
+  /** The app on a server with the config's timeouts and connection cap (ApiConfig.server). */
   listen(port: number, host?: string): Promise<RunningApi>;
   /** Starts deleting pending rows whose workflow was never started; returns its stop. */
   startOrphanSweeper(): () => void;
@@ -46,7 +44,6 @@ export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
   const orphanAfterMs = config.frontDoor.orphanPaymentAfterMs;
   return {
     app,
-    serverSettings: config.server,
     listen: (port, host) => listen(app, port, host, config.server),
     startOrphanSweeper: () =>
       startOrphanSweeper({ client: deps.client, pool: deps.pool, logger: deps.logger, staleAfterMs: orphanAfterMs }, Math.max(1_000, orphanAfterMs / 2)),

@@ -16,7 +16,7 @@ export interface RunningApi {
 
 /**
  * Listens on port (0 = any free port) and resolves once accepting connections.
- * `settings` are ApiConfig.server (buildApi's serverSettings); omitted, config.ts's defaults.
+ * `settings` are ApiConfig.server (buildApi passes them); omitted, config.ts's defaults.
  */
 export async function listen(app: express.Express, port: number, host = '127.0.0.1', settings: ApiServerSettings = API_SERVER_DEFAULTS): Promise<RunningApi> {
   const server = createApiServer(app, settings);

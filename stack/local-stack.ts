@@ -226,10 +226,6 @@ export class LocalStack {
     return server;
   }
 
-  async stopTemporal(): Promise<void> {
-    await this.temporal?.stop();
-  }
-
   /**
    * Starts the embedded Postgres on the stack's port and data directory (the
    * same ones after a stop). Where its binaries run from and its data lives is
@@ -244,10 +240,6 @@ export class LocalStack {
     this.postgres = this.spawn('postgres', 'scripts/start-postgres.ts', this.options.serviceEnv?.postgres);
     await waitForPostgres(this.databaseUrl, this.postgres.service);
     return this.postgres;
-  }
-
-  async stopPostgres(): Promise<void> {
-    await this.postgres?.service.stop();
   }
 
   async startStub(): Promise<StackPart> {
@@ -323,11 +315,6 @@ export class LocalStack {
       this.client = new Client({ connection: this.connection, namespace: this.namespace });
     }
     return this.client;
-  }
-
-  /** Every service process now part of the stack (not the dev server). */
-  processes(): ServiceProcess[] {
-    return this.serviceParts().map((p) => p.service);
   }
 
   pid(part: string): number | undefined {

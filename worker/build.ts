@@ -2,7 +2,7 @@
 // the checkout Worker (checkout and reconciliation workflows and activities),
 // the webhook Worker, and the outbox dispatcher that feeds it.
 import type { Client } from '@temporalio/client';
-import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, createReconciliationActivities, createWebhookActivities, createWebhookHttpAgent, PaymentsProvider, ProviderListings } from '../activities';
 import type { WorkerConfig } from '../config';
 import type { Pool } from '../db/pool';
@@ -10,9 +10,8 @@ import { ProviderProtection, type ProtectionEvents } from '../db/provider-protec
 import type { MismatchKind } from '../domain/reconciliation';
 import { webhookTaskQueue } from '../domain/webhooks';
 import type { Logger } from '../logger';
-import { createCheckoutWorker, workerShutdownOptions, workerTuningOptions } from './create-worker';
+import { createWorker, WORKFLOWS_PATH, workerShutdownOptions, workerTuningOptions } from './create-worker';
 import { WebhookDispatcher } from './webhook-dispatcher';
-import { createWebhookWorker } from './webhook-worker';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -26,7 +25,7 @@ export interface WorkerDeps {
   protectionEvents?: ProtectionEvents;
   /** Hears each reconciliation finding (the worker's metric). */
   onReconciliationMismatch?: (kind: MismatchKind) => void;
-  /** A bundle built once (production); unset, each Worker bundles the workflow source. */
+  /** The workflow bundle (worker/main.ts builds it in a child process); unset, built here once for both Workers. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Run the outbox dispatcher (default true; tests that share a database turn it off). */
   dispatchWebhooks?: boolean;
@@ -102,9 +101,11 @@ export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promi
   });
   // slots, cache, V8 context reuse, prebuilt bundle (docs/performance.md); the drain's grace
   const tuning = workerTuningOptions(config.workerTuning);
-  const workflowBundle = deps.workflowBundle ?? tuning.workflowBundle;
-  const options: Partial<WorkerOptions> = { ...tuning, ...workerShutdownOptions(config.shutdown), ...(workflowBundle ? { workflowBundle } : {}) };
-  const checkoutWorker: Worker = await createCheckoutWorker({
+  // both Workers run the same workflow code: bundle it once, not once each
+  const workflowBundle =
+    deps.workflowBundle ?? tuning.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }));
+  const options: Partial<WorkerOptions> = { ...tuning, ...workerShutdownOptions(config.shutdown), workflowBundle };
+  const checkoutWorker: Worker = await createWorker({
     connection: deps.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
@@ -115,10 +116,10 @@ export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promi
       ...options,
     },
   });
-  const webhookWorker = await createWebhookWorker({
+  const webhookWorker = await createWorker({
     connection: deps.connection,
     namespace: config.temporal.namespace,
-    checkoutTaskQueue: config.temporal.taskQueue,
+    taskQueue: webhookTaskQueue(config.temporal.taskQueue),
     activities: webhookActivities,
     options,
   });

@@ -1,13 +1,12 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { CheckoutActivities } from '../activities';
 import type { WorkerConfig } from '../config';
 
-export interface CheckoutWorkerDeps {
+export interface WorkerDeps<A extends object> {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: CheckoutActivities;
+  activities: A;
   /** Overrides for tests and tuning (e.g. a prebuilt bundle). */
   options?: Partial<WorkerOptions>;
 }
@@ -15,7 +14,12 @@ export interface CheckoutWorkerDeps {
 /** The workflow entry point the worker bundles (run from source through tsx or vitest). */
 export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 
-export async function createCheckoutWorker(deps: CheckoutWorkerDeps): Promise<Worker> {
+/**
+ * A Worker of one task queue. A worker process runs two: the checkout queue
+ * (checkout and reconciliation) and its webhook queue (webhookTaskQueue(), only
+ * deliveries, so a delivery backlog never takes a checkout's slot).
+ */
+export async function createWorker<A extends object>(deps: WorkerDeps<A>): Promise<Worker> {
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,

@@ -21,7 +21,7 @@ import { spawnService, type ServiceProcess } from '../../stack/service-process';
 import { startTemporalDevServer, type RunningDevServer } from '../../stack/temporal-dev-server';
 import { renderCheckoutAnswer } from '../../domain/checkout-answer';
 import { checkoutWorkflowId } from '../../domain/ids';
-import { createCheckoutWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { createWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
 import type { checkout as checkoutWorkflow } from '../../workflows';
 import { freePort } from '../../stack/free-port';
 import { checkoutBody, quietTemporalRuntime, testApiConfig, testLogger, testWorkerConfig, stubCharges, uniqueKey } from '../support/stack';
@@ -310,7 +310,7 @@ describe("a replay after Temporal's state is wiped (the dedup window, docs/desig
     const native = await NativeConnection.connect({ address });
     let created: Worker;
     try {
-      created = await createCheckoutWorker({
+      created = await createWorker({
         connection: native,
         namespace: NAMESPACE,
         taskQueue,

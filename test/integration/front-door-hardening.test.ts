@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../api/build';
-import { listen, type RunningApi } from '../../api/server';
+import type { RunningApi } from '../../api/server';
 import { loadApiConfig } from '../../config';
 import { ConfigError } from '../../errors';
 import { checkoutWorkflowId } from '../../domain/ids';
@@ -29,7 +29,7 @@ afterAll(async () => {
 async function hardenedApi(env: Record<string, string> = {}): Promise<RunningApi> {
   const config = testApiConfig({ TEMPORAL_TASK_QUEUE: stack.taskQueue, MAX_IN_FLIGHT_CHECKOUTS: '200', ...env });
   const built = buildApi(config, { client: stack.client, pool: stack.pool, logger: testLogger });
-  const api = await listen(built.app, 0, '127.0.0.1', built.serverSettings);
+  const api = await built.listen(0);
   cleanups.push(() => api.close());
   return api;
 }
