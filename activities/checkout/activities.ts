@@ -217,7 +217,7 @@ export function createActivities({ pool, provider, protection, logger, config }:
       }
       activityLogger(input.idempotencyKey).info({ paymentId: outcome.payment.payment_id, posted }, 'ledger posting recorded');
       if (config.crashAfterLedgerCommit && posted) {
-        // TEST-ONLY FAULT HOOK (docs/design.md, "Failure scenarios"): die after
+        // TEST-ONLY FAULT HOOK (docs/design.md, "Failure scenarios and drills"): die after
         // the commit and before Temporal hears the activity completed, so the
         // retry must find its posting (the inbox) and change nothing. Enabled
         // only by CHECKOUT_CRASH_AFTER_LEDGER_COMMIT in drills and tests.
