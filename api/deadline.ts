@@ -1,8 +1,8 @@
 import { DeadlinePassed } from '../errors';
 /**
- * The promise's outcome, or DeadlinePassed at the deadline (epoch ms). A gRPC
- * deadline alone is not enough: the SDK's retry interceptor sleeps between
- * attempts without looking at it, so an unreachable server can overrun it.
+ * The promise's outcome, or DeadlinePassed at the deadline (epoch ms), for
+ * whatever the gRPC deadline does not bound (connecting, a client built
+ * without api/temporal-connection.ts's retries).
  */
 export async function settledBy<T>(deadline: number, promise: Promise<T>, message = 'deadline passed'): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,16 +1,16 @@
 // Runs the api process: `npm run start:api`. The wiring is buildApi's (api/build.ts).
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { loadApiConfig } from '../config';
 import { openMigratedPool } from '../db/open';
 import { createLogger } from '../logger';
 import { buildApi } from './build';
+import { connectApiToTemporal } from './temporal-connection';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const logger = createLogger('api', config.logLevel);
   const pool = await openMigratedPool(config.database, config.databaseSession, logger);
-  // lazy: the api starts (and answers /healthz, 503s) even while Temporal is down
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = connectApiToTemporal(config.temporal.address);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const built = buildApi(config, { client, pool, logger });
   // the server's timeouts and connection cap from config (API_HEADERS_TIMEOUT_MS, ...)

@@ -36,13 +36,16 @@ export interface SweepResult {
   deleted: string[];
 }
 
+const DESCRIBE_TIMEOUT_MS = 5_000;
+
 /** One pass: every stale pending row with no charge attempted whose workflow Temporal has never heard of is deleted. */
 export async function sweepOrphanPayments(deps: OrphanSweeperDeps): Promise<SweepResult> {
   const stale = await findStalePendingPayments(deps.pool, deps.staleAfterMs, deps.batchSize ?? 100);
   const deleted: string[] = [];
   for (const row of stale) {
     try {
-      await deps.client.workflow.getHandle(row.workflow_id).describe();
+      // a deadline bounds the call's retries too (api/temporal-connection.ts)
+      await deps.client.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () => deps.client.workflow.getHandle(row.workflow_id).describe());
       continue; // it has a workflow (running, or closed and about to record): not ours to touch
     } catch (err) {
       // any other error (Temporal unreachable) says nothing about the workflow: leave the row

@@ -11,7 +11,7 @@ export type CheckoutHandle = WorkflowHandle<typeof checkoutWorkflow>;
 
 /**
  * The running or finished workflow for the key. The gRPC deadline (epoch ms)
- * bounds each call; callers also race it (the SDK's retries sleep past it).
+ * bounds each call; callers also race it (api/deadline.ts).
  */
 export async function startOrAttachCheckout(
   client: Client,

@@ -2,11 +2,12 @@
 // Postgres, load shedding per instance, and a fast 503 when Temporal or
 // Postgres is down. Black-box over HTTP against the real parts.
 import net from 'node:net';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../api/build';
 import type { RunningApi } from '../../api/server';
 import { sweepOrphanPayments } from '../../api/orphan-sweeper';
+import { connectApiToTemporal } from '../../api/temporal-connection';
 import { deleteOrphanPayment } from '../../db/orphans';
 import { markStartAttempt } from '../../db/payments';
 import { createPool, type Pool } from '../../db/pool';
@@ -181,7 +182,7 @@ describe('load shedding', () => {
 describe('a dependency down is a fast 503, never a hang', () => {
   it('Temporal unreachable: a new checkout is 503 + Retry-After within 1.5 s; /healthz 200 at once; /readyz 503', async () => {
     const port = await freePort(); // nothing listens there
-    const connection = Connection.lazy({ address: `127.0.0.1:${port}` });
+    const connection = connectApiToTemporal(`127.0.0.1:${port}`);
     cleanups.push(() => connection.close());
     const api = await anotherApi({ client: new Client({ connection, namespace: 'default' }) });
 
@@ -247,7 +248,7 @@ describe('a dependency down is a fast 503, never a hang', () => {
 
 describe('a 503 leaves nothing behind', () => {
   async function deadTemporalApi(): Promise<RunningApi> {
-    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const connection = connectApiToTemporal(`127.0.0.1:${await freePort()}`);
     cleanups.push(() => connection.close());
     return anotherApi({ client: new Client({ connection, namespace: 'default' }) });
   }
