@@ -6,10 +6,13 @@ import type { ActivityBudgets } from '../domain/checkout';
 import type { Pool } from '../db/pool';
 import { HttpError } from '../errors';
 import type { Logger } from '../logger';
+import { authenticateRequests } from './auth/authenticate';
+import { createFailureThrottle } from './auth/failure-throttle';
 import { checkoutRoute } from './checkout/route';
 import { errorAnswer } from './error-answer';
-import { createApiMetrics } from './metrics';
+import { createApiMetrics, type ApiMetrics } from './metrics';
 import { rejectUnstorableUrlText } from './request-text';
+import { requireJson } from './require-json';
 import { healthRoutes } from './routes/health';
 import { paymentRoutes } from './routes/payments';
 import { reconciliationRoutes } from './routes/reconciliation';
@@ -28,16 +31,33 @@ export interface ApiDeps {
   maxInFlightCheckouts?: number;
   /** Webhooks: how long an endpoint's old secret keeps signing after a rotation; default 24 h. */
   webhookSecretRotationGraceMs?: number;
+  /** API keys are checked against HMACs made with this pepper. */
+  apiKeyPepper: string;
+  /** failed authentications per client address per minute before 429; default 20 */
+  authFailuresPerMinute?: number;
+  /** new checkouts per API key per minute, whatever customer_id says; omitted: unlimited */
+  keyRateLimitPerMinute?: number;
+  /** hops of X-Forwarded-For to trust for the client's address (behind nginx: 1); default 0 */
+  trustProxyHops?: number;
+  /** served on the metrics port (buildApi), not here */
+  metrics?: ApiMetrics;
 }
 
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
-  const metrics = createApiMetrics();
+  const metrics = deps.metrics ?? createApiMetrics();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxyHops ?? 0);
   app.use(metrics.recordRequests);
   // a path that does not decode, or a NUL in a path or query: 400 before any route reads it
   app.use(rejectUnstorableUrlText);
-  app.use(healthRoutes({ client: deps.client, pool: deps.pool, metrics }));
+  // open to all: what load balancers and orchestrators probe
+  app.use(healthRoutes({ client: deps.client, pool: deps.pool, logger: deps.logger }));
+  // everything below needs a key
+  app.use(
+    authenticateRequests({ pool: deps.pool, pepper: deps.apiKeyPepper, throttle: createFailureThrottle(deps.authFailuresPerMinute ?? 20) }),
+  );
+  app.use(requireJson);
   app.use(checkoutRoute({ ...deps, metrics }));
   app.use(paymentRoutes({ pool: deps.pool }));
   app.use(reconciliationRoutes({ pool: deps.pool }));

@@ -1,12 +1,16 @@
 // The api process's wiring, used by api/main.ts and by the tests alike: the
 // HTTP app with every route, its server's settings, and the orphan sweeper,
 // from the api's config.
+import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type express from 'express';
+import { pepperOf } from '../accounts/pepper';
 import type { ApiConfig } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
+import { serveMetrics } from '../metrics-server';
 import { createApp } from './app';
+import { createApiMetrics } from './metrics';
 import { startOrphanSweeper } from './orphan-sweeper';
 import { listen, type RunningApi } from './server';
 
@@ -16,17 +20,31 @@ export interface ApiBuildDeps {
   logger: Logger;
 }
 
+export interface ListeningApi extends RunningApi {
+  /** Where GET /metrics is served (API_METRICS_PORT), apart from the public port. */
+  metricsUrl: string;
+}
+
 export interface BuiltApi {
   app: express.Express;
-  /** The app on a server with the config's timeouts and connection cap (ApiConfig.server). */
-  listen(port: number, host?: string): Promise<RunningApi>;
+  /**
+   * The app on a server with the config's timeouts and connection cap
+   * (ApiConfig.server), and the metrics on config.api.metricsPort.
+   */
+  listen(port: number, host?: string): Promise<ListeningApi>;
   /** Starts deleting pending rows whose workflow was never started; returns its stop. */
   startOrphanSweeper(): () => void;
 }
 
 export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
+  const metrics = createApiMetrics();
   const app = createApp({
     ...deps,
+    metrics,
+    apiKeyPepper: pepperOf(config.apiKeys),
+    authFailuresPerMinute: config.apiKeys.authFailuresPerMinute,
+    keyRateLimitPerMinute: config.apiKeys.keyRateLimitPerMinute,
+    trustProxyHops: config.trustProxyHops,
     taskQueue: config.temporal.taskQueue,
     apiBudgetMs: config.budgets.apiMs,
     rateLimitPerMinute: config.frontDoor.rateLimitPerMinute,
@@ -44,7 +62,23 @@ export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
   const orphanAfterMs = config.frontDoor.orphanPaymentAfterMs;
   return {
     app,
-    listen: (port, host) => listen(app, port, host, config.server),
+    async listen(port, host = config.api.host) {
+      const api = await listen(app, port, host, config.server);
+      const metricsServer = await serveMetrics(metrics.registry, config.api.metricsPort, host).catch(async (err: unknown) => {
+        await api.close();
+        throw err;
+      });
+      const metricsPort = (metricsServer.address() as AddressInfo).port;
+      return {
+        ...api,
+        metricsUrl: `http://${host}:${metricsPort}`,
+        async close() {
+          await api.close();
+          metricsServer.closeAllConnections();
+          await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+        },
+      };
+    },
     startOrphanSweeper: () =>
       startOrphanSweeper({ client: deps.client, pool: deps.pool, logger: deps.logger, staleAfterMs: orphanAfterMs }, Math.max(1_000, orphanAfterMs / 2)),
   };

@@ -9,6 +9,9 @@ export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
 export interface PaymentRow {
   payment_id: string;
+  merchant_id: string;
+  /** the key that created it; null for payments made before keys */
+  api_key_id: string | null;
   idempotency_key: string;
   workflow_id: string;
   fingerprint: string;
@@ -29,6 +32,9 @@ export interface PaymentRow {
 }
 
 export interface NewPayment {
+  merchantId: string;
+  /** the API key making the checkout (the per-key rate counts these) */
+  apiKeyId?: string;
   paymentId: string;
   idempotencyKey: string;
   workflowId: string;
@@ -36,10 +42,11 @@ export interface NewPayment {
   request: CheckoutRequest;
 }
 
-const INSERT_PENDING_SQL = `INSERT INTO payments (payment_id, idempotency_key, workflow_id, fingerprint, customer_id, amount_cents, currency, payment_method_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     -- any unique column: idempotency_key and workflow_id conflict together, and
-     -- concurrent inserts may trip either index first
+const INSERT_PENDING_SQL = `INSERT INTO payments
+       (payment_id, idempotency_key, workflow_id, fingerprint, customer_id, amount_cents, currency, payment_method_id, merchant_id, api_key_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     -- any unique index: (merchant_id, idempotency_key) and workflow_id conflict
+     -- together, and concurrent inserts may trip either first
      ON CONFLICT DO NOTHING
      RETURNING *`;
 
@@ -58,20 +65,32 @@ export async function insertOrFind(run: Run, p: NewPayment): Promise<{ row: Paym
     p.request.amount_cents,
     p.request.currency,
     p.request.payment_method_id,
+    p.merchantId,
+    p.apiKeyId ?? null,
   ]);
   if (inserted.rows[0]) return { row: inserted.rows[0], created: true };
-  const existing = await run<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [p.idempotencyKey]);
+  const existing = await run<PaymentRow>(FIND_BY_KEY_SQL, [p.merchantId, p.idempotencyKey]);
   if (!existing.rows[0]) throw new Error(`payment for key ${p.idempotencyKey} neither inserted nor found`);
   return { row: existing.rows[0], created: false };
 }
 
-export async function findPaymentByKey(db: Queryable, idempotencyKey: string): Promise<PaymentRow | undefined> {
-  const res = await db.query<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [idempotencyKey]);
+export const FIND_BY_KEY_SQL = 'SELECT * FROM payments WHERE merchant_id = $1 AND idempotency_key = $2';
+
+/** A merchant's payment for an Idempotency-Key. */
+export async function findPaymentByKey(db: Queryable, merchantId: string, idempotencyKey: string): Promise<PaymentRow | undefined> {
+  const res = await db.query<PaymentRow>(FIND_BY_KEY_SQL, [merchantId, idempotencyKey]);
   return res.rows[0];
 }
 
+/** Any merchant's payment: for the worker and operators. The api reads through findMerchantPayment. */
 export async function findPaymentById(db: Queryable, paymentId: string): Promise<PaymentRow | undefined> {
   const res = await db.query<PaymentRow>('SELECT * FROM payments WHERE payment_id = $1', [paymentId]);
+  return res.rows[0];
+}
+
+/** The payment, if it is this merchant's: another merchant's is as absent as one that never was. */
+export async function findMerchantPayment(db: Queryable, merchantId: string, paymentId: string): Promise<PaymentRow | undefined> {
+  const res = await db.query<PaymentRow>('SELECT * FROM payments WHERE payment_id = $1 AND merchant_id = $2', [paymentId, merchantId]);
   return res.rows[0];
 }
 

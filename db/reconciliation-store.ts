@@ -94,8 +94,10 @@ export async function recordMismatches(db: Queryable, runId: string, mismatches:
   const column = <K extends keyof Mismatch>(key: K) => mismatches.map((m) => m[key]);
   const res = await db.query<{ kind: MismatchKind }>(
     `INSERT INTO reconciliation_mismatches
-       (run_id, kind, provider_charge_id, workflow_id, idempotency_key, provider_amount_cents, ledger_amount_cents, currency)
-     SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[])
+       (run_id, kind, provider_charge_id, workflow_id, idempotency_key, provider_amount_cents, ledger_amount_cents, currency, merchant_id)
+     SELECT $1::text, f.*, (SELECT p.merchant_id FROM payments p WHERE p.workflow_id = f.workflow_id)
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[])
+            AS f (kind, provider_charge_id, workflow_id, idempotency_key, provider_amount_cents, ledger_amount_cents, currency)
      ON CONFLICT (kind, provider_charge_id) DO NOTHING
      RETURNING kind`,
     [
@@ -146,6 +148,8 @@ export interface RunRow {
 
 export interface MismatchRow extends Mismatch {
   id: number;
+  /** the merchant of the payment it names; null when it names none */
+  merchant_id: string | null;
   run_id: string;
   found_at: Date;
 }
@@ -162,7 +166,7 @@ export async function recentRuns(db: Queryable, limit: number, scheduleId?: stri
   const found = (
     await db.query<MismatchRow>(
       `SELECT id, run_id, kind, provider_charge_id, workflow_id, idempotency_key, provider_amount_cents, ledger_amount_cents,
-              trim(currency) AS currency, found_at
+              trim(currency) AS currency, found_at, merchant_id
          FROM reconciliation_mismatches WHERE run_id = ANY($1::text[]) ORDER BY id`,
       [runs.map((r) => r.run_id)],
     )

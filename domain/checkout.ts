@@ -33,6 +33,8 @@ export interface ActivityBudgets {
 export const DEFAULT_ACTIVITY_BUDGETS: ActivityBudgets = { fraudMs: 500, chargeMs: 2_000, notifyMs: 1_000 };
 
 export interface CheckoutInput {
+  /** absent in histories from before merchants; the workflow does not read it (its MerchantId search attribute does) */
+  merchantId?: string;
   paymentId: string;
   idempotencyKey: string;
   request: CheckoutRequest;

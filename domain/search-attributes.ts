@@ -1,9 +1,10 @@
 // Custom search attributes, registered when the dev server starts and upserted
-// by the workflow, so a payment is found in the Web UI by customer and status
-// (and by idempotency key through its workflow ID).
+// by the workflow, so a payment is found in the Web UI by merchant, customer and status
+// (and by merchant and idempotency key through its workflow ID).
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const SEARCH_ATTRIBUTES = {
+  merchantId: defineSearchAttributeKey('MerchantId', SearchAttributeType.KEYWORD),
   customerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
   paymentStatus: defineSearchAttributeKey('PaymentStatus', SearchAttributeType.KEYWORD),
   amountCents: defineSearchAttributeKey('AmountCents', SearchAttributeType.INT),

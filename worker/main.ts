@@ -10,7 +10,8 @@ import { loadWorkerConfig } from '../config';
 import { openMigratedPool } from '../db/open';
 import { createLogger } from '../logger';
 import { buildWorker, type BuiltWorker } from './build';
-import { createReconciliationMetrics, createWorkerMetrics, protectionEvents, serveMetrics } from './metrics';
+import { serveMetrics } from '../metrics-server';
+import { createReconciliationMetrics, createWorkerMetrics, protectionEvents } from './metrics';
 import { ensureReconciliationSchedule } from './reconciliation-schedule';
 import { bundleWorkflowsInChildProcess } from './workflow-bundle';
 

@@ -1,6 +1,5 @@
 // The worker's Prometheus metrics: provider protection (breaker state and
 // transitions, admitted calls, deferred retries), served on /metrics.
-import http from 'node:http';
 import client from 'prom-client';
 import type { BreakerState, ProtectionEvents } from '../db/provider-protection';
 import type { Logger } from '../logger';
@@ -62,25 +61,6 @@ export function protectionEvents(logger: Logger, metrics: WorkerMetrics): Protec
       metrics.providerCalls.inc({ provider, kind, probe: String(probe) });
     },
   };
-}
-
-/** Serves GET /metrics; port 0 picks a free one. */
-export async function serveMetrics(registry: client.Registry, port: number, host: string): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    registry
-      .metrics()
-      .then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text))
-      .catch(() => res.writeHead(500).end());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return server;
 }
 
 /** Reconciliation findings, counted once each when first recorded (a retried or overlapping run adds nothing). */

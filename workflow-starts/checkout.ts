@@ -30,6 +30,7 @@ export async function startOrAttachCheckout(
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         typedSearchAttributes: [
+          ...(input.merchantId !== undefined ? [{ key: SEARCH_ATTRIBUTES.merchantId, value: input.merchantId }] : []),
           { key: SEARCH_ATTRIBUTES.customerId, value: input.request.customer_id },
           { key: SEARCH_ATTRIBUTES.amountCents, value: input.request.amount_cents },
           { key: SEARCH_ATTRIBUTES.paymentStatus, value: 'pending' },

@@ -4,6 +4,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { asReplay } from '../../domain/checkout-answer';
 import { HttpError } from '../../errors';
+import { callerOf, merchantOf } from '../auth/authenticate';
 import type { CheckoutMetrics } from '../metrics';
 import { shedOverLimit } from '../load-shedding';
 import { requireJson } from '../require-json';
@@ -32,9 +33,10 @@ export function checkoutRoute(deps: CheckoutRouteDeps): Router {
     shedOverLimit(deps.maxInFlightCheckouts),
     async (req: Request, res: Response, next: NextFunction) => {
       const deadline = Date.now() + deps.apiBudgetMs;
+      const caller = { merchantId: merchantOf(res), apiKeyId: callerOf(res).keyId };
       const key = parseIdempotencyKey(req.header('Idempotency-Key'));
       const request = parseCheckoutRequest(req.body);
-      const result = await checkout(key, request, deadline);
+      const result = await checkout(caller, key, request, deadline);
       if (result.kind !== 'answered' && result.kind !== 'pending') {
         next(errorOf(result));
         return;
@@ -60,11 +62,12 @@ function errorOf(result: Exclude<CheckoutResult, { kind: 'answered' | 'pending' 
   switch (result.kind) {
     case 'rate_limited': {
       const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+      const who = result.limit === 'key' ? 'this API key' : `customer ${result.customerId}`;
       return new HttpError(
         429,
         'rate_limited',
-        `customer ${result.customerId} has reached ${result.limitPerMinute} new checkouts per minute; retry after ${retryAfter} s`,
-        'customer_id',
+        `${who} has reached ${result.limitPerMinute} new checkouts per minute; retry after ${retryAfter} s`,
+        result.limit === 'key' ? undefined : 'customer_id',
         { 'Retry-After': String(retryAfter) },
       );
     }

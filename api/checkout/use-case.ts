@@ -20,8 +20,16 @@ export interface CheckoutDeps {
   logger: Logger;
   taskQueue: string;
   activityBudgets: ActivityBudgets;
-  /** new checkouts per customer per minute, counted in Postgres across every api instance; undefined: unlimited */
+  /** new checkouts per (merchant, customer) per minute, counted in Postgres across every api instance; undefined: unlimited */
   rateLimitPerMinute?: number;
+  /** new checkouts per API key per minute; undefined: unlimited */
+  keyRateLimitPerMinute?: number;
+}
+
+/** Who asks: the merchant the checkout is for, and the key it came with. */
+export interface CheckoutCaller {
+  merchantId: string;
+  apiKeyId: string;
 }
 
 /** What a checkout request came to. */
@@ -30,8 +38,8 @@ export type CheckoutResult =
   | { kind: 'answered'; answer: CheckoutAnswer; replayed: boolean; outcome: CheckoutOutcome['outcome'] | 'replayed' }
   /** Still running when the api's budget ended; the workflow goes on. */
   | { kind: 'pending'; paymentId: string }
-  /** The customer is at its rate; nothing was written. */
-  | { kind: 'rate_limited'; customerId: string; limitPerMinute: number; retryAfterMs: number }
+  /** The customer, or the API key, is at its rate; nothing was written. */
+  | { kind: 'rate_limited'; limit: 'customer' | 'key'; customerId: string; limitPerMinute: number; retryAfterMs: number }
   /** The key was used before with another body; nothing runs. */
   | { kind: 'key_reused' }
   /** Temporal could not be reached to start the workflow; nothing started. */
@@ -46,23 +54,25 @@ export type CheckoutResult =
 export const DEPENDENCY_BUDGET_MS = 1_000;
 
 export function createCheckout(deps: CheckoutDeps) {
-  return async function checkout(idempotencyKey: string, request: CheckoutRequest, deadline: number): Promise<CheckoutResult> {
-    const workflowId = checkoutWorkflowId(idempotencyKey);
+  return async function checkout(caller: CheckoutCaller, idempotencyKey: string, request: CheckoutRequest, deadline: number): Promise<CheckoutResult> {
+    const { merchantId } = caller;
+    const workflowId = checkoutWorkflowId(merchantId, idempotencyKey);
     const fingerprint = fingerprintOf(request);
-    const log = deps.logger.child({ workflowId, idempotencyKey });
+    const log = deps.logger.child({ workflowId, merchantId, idempotencyKey });
     const dependencyDeadline = () => Math.min(deadline, Date.now() + DEPENDENCY_BUDGET_MS);
 
     const reservation = await reservePendingPayment(
       deps.pool,
-      { paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`, idempotencyKey, workflowId, fingerprint, request },
-      { perMinute: deps.rateLimitPerMinute, deadline: dependencyDeadline() },
+      { merchantId, apiKeyId: caller.apiKeyId, paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`, idempotencyKey, workflowId, fingerprint, request },
+      { perMinute: deps.rateLimitPerMinute, perKeyPerMinute: deps.keyRateLimitPerMinute, deadline: dependencyDeadline() },
     );
     if (reservation.kind === 'rate_limited') {
-      log.info({ customerId: request.customer_id, retryAfterMs: reservation.retryAfterMs }, 'customer over its checkout rate; answering 429');
+      log.info({ limit: reservation.limit, customerId: request.customer_id, retryAfterMs: reservation.retryAfterMs }, 'over a checkout rate; answering 429');
       return {
         kind: 'rate_limited',
+        limit: reservation.limit,
         customerId: request.customer_id,
-        limitPerMinute: deps.rateLimitPerMinute ?? 0,
+        limitPerMinute: reservation.perMinute,
         retryAfterMs: reservation.retryAfterMs,
       };
     }
@@ -77,10 +87,11 @@ export function createCheckout(deps: CheckoutDeps) {
     // if the sweeper removed it first (or it just settled), start over.
     if (!created) {
       const marked = await markStartAttempt(deps.pool, row.payment_id, dependencyDeadline());
-      if (!marked) return checkout(idempotencyKey, request, deadline);
+      if (!marked) return checkout(caller, idempotencyKey, request, deadline);
     }
 
     const input: CheckoutInput = {
+      merchantId,
       paymentId: row.payment_id,
       idempotencyKey,
       request,

@@ -1,13 +1,15 @@
-// GET /payments/{id}: a payment's status, read from its row.
+// GET /payments/{id}: a payment's status, read from its row. Only the
+// caller's merchant's payments exist here: any other id is a 404.
 import express, { type Request, type Response, type Router } from 'express';
-import { findPaymentById } from '../../db/payments';
+import { findMerchantPayment } from '../../db/payments';
 import type { Pool } from '../../db/pool';
 import { HttpError } from '../../errors';
+import { merchantOf } from '../auth/authenticate';
 
 export function paymentRoutes(deps: { pool: Pool }): Router {
   const router = express.Router();
   router.get('/payments/:paymentId', async (req: Request<{ paymentId: string }>, res: Response) => {
-    const row = await findPaymentById(deps.pool, req.params.paymentId);
+    const row = await findMerchantPayment(deps.pool, merchantOf(res), req.params.paymentId);
     if (!row) throw new HttpError(404, 'not_found', `no payment ${req.params.paymentId}`);
     res.json({
       payment_id: row.payment_id,

@@ -1,9 +1,11 @@
 // GET /reconciliation/runs: the most recent reconciliation runs, newest first,
-// each with its window, counts and the mismatches it recorded. Read-only.
+// each with its window, counts and the mismatches it recorded. Read-only, and
+// an operator route: runs span every merchant, so admin keys only.
 import { Router, type Request, type Response } from 'express';
 import { recentRuns } from '../../db/reconciliation-store';
 import type { Pool } from '../../db/pool';
 import { HttpError } from '../../errors';
+import { requireAdmin } from '../auth/authenticate';
 
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 100;
@@ -11,7 +13,7 @@ const MAX_LIMIT = 100;
 export function reconciliationRoutes(deps: { pool: Pool }): Router {
   const router = Router();
 
-  router.get('/reconciliation/runs', async (req: Request, res: Response) => {
+  router.get('/reconciliation/runs', requireAdmin, async (req: Request, res: Response) => {
     const limit = parseLimit(req.query.limit);
     const scheduleId = typeof req.query.schedule_id === 'string' && req.query.schedule_id !== '' ? req.query.schedule_id : undefined;
     const runs = await recentRuns(deps.pool, limit, scheduleId);
@@ -30,6 +32,7 @@ export function reconciliationRoutes(deps: { pool: Pool }): Router {
           kind: m.kind,
           provider_charge_id: m.provider_charge_id,
           workflow_id: m.workflow_id,
+          merchant_id: m.merchant_id,
           idempotency_key: m.idempotency_key,
           provider_amount_cents: m.provider_amount_cents,
           ledger_amount_cents: m.ledger_amount_cents,
