@@ -25,6 +25,13 @@
 //    for any lock: the advisory lock that lets one process migrate at a time
 //    (api and workers start together; a progress line every 5 s while waiting),
 //    and each table lock the DDL needs.
+//  - Migrations run as the tables' owner (DATABASE_MIGRATION_URL); the
+//    application connects as a role that owns nothing (DATABASE_URL). Given
+//    that role (appRole), every run ends by granting it what it lacks on the
+//    schema's tables, sequences and functions (grantToApplication says why not
+//    ALTER DEFAULT PRIVILEGES). A role that owns nothing may still run migrate
+//    when every file is applied (it checks and returns []), so a process
+//    without DATABASE_MIGRATION_URL starts against an up-to-date database.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -51,6 +58,8 @@ export interface MigrateOptions {
   log?: (line: string) => void;
   /** How often a line says it is still waiting for the lock; default 5 s. */
   progressEveryMs?: number;
+  /** The application's role (DATABASE_URL's user): granted read and write on the tables after the run. */
+  appRole?: string;
 }
 
 interface MigrationFile {
@@ -101,12 +110,92 @@ export async function migrate(database: Pool | string, options: MigrateOptions =
       applied.push(file.name);
       log(`migrate: applied ${file.name} (${Date.now() - started} ms)`);
     }
+    // still under the lock: concurrent GRANTs on one table can fail ("tuple concurrently updated")
+    if (options.appRole !== undefined) await grantToApplication(client, options.appRole, log);
     return applied;
+  } catch (err) {
+    throw await withOwnerHint(client, err);
   } finally {
     // ending the session releases the advisory lock too
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * The role to grant the application's privileges to: DATABASE_URL's user, when
+ * migrations run as another (DATABASE_MIGRATION_URL); undefined when both are one.
+ */
+export function applicationRoleOf(databaseUrl: string, migrationUrl: string): string | undefined {
+  const user = (url: string) => decodeURIComponent(new URL(url).username);
+  const app = user(databaseUrl);
+  return app !== '' && app !== user(migrationUrl) ? app : undefined;
+}
+
+/**
+ * Grants the application's role what it lacks: SELECT, INSERT, UPDATE, DELETE
+ * on each table and view of the migrations' schema, SELECT on schema_migrations
+ * (to see that nothing is left to apply), USAGE and SELECT on each sequence
+ * (bigserial ids), EXECUTE on each function (the ledger's checks). Never
+ * TRUNCATE, REFERENCES or TRIGGER, and no ownership: the append-only triggers
+ * bind it, and it cannot alter, disable or drop them.
+ *
+ * A step at the end of every run rather than ALTER DEFAULT PRIVILEGES: default
+ * privileges cover only objects created later, by the role that set them, so
+ * tables made before, or by another role (a DBA's manual fix, a superuser
+ * migrating), would be missed without a sound; this covers whatever exists,
+ * whoever made it, and is checked again at every start. It grants only what is
+ * missing, so an up-to-date database sees no catalog writes.
+ */
+async function grantToApplication(client: pg.Client, role: string, log: (line: string) => void): Promise<void> {
+  const found = await client.query<{ superuser: boolean }>('SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = $1', [role]);
+  if (found.rowCount === 0) {
+    throw new Error(`migrate: the application's role "${role}" (the user of DATABASE_URL) does not exist; create it (LOGIN NOSUPERUSER) before starting (docs/runbook.md, "Database roles")`);
+  }
+  if (found.rows[0]?.superuser) log(`migrate: warning: the application's role "${role}" is a superuser, so the ledger's triggers do not bind it (ALTER ROLE ... NOSUPERUSER)`);
+  const missing = (
+    await client.query<{ kind: 'TABLE' | 'SEQUENCE' | 'FUNCTION'; name: string; privileges: string }>(
+      `SELECT 'TABLE' AS kind, format('%I.%I', n.nspname, c.relname) AS name,
+              CASE WHEN c.relname = 'schema_migrations' THEN 'SELECT' ELSE 'SELECT, INSERT, UPDATE, DELETE' END AS privileges
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v')
+          AND NOT (CASE WHEN c.relname = 'schema_migrations' THEN has_table_privilege($1::name, c.oid, 'SELECT')
+                        ELSE has_table_privilege($1::name, c.oid, 'SELECT') AND has_table_privilege($1::name, c.oid, 'INSERT')
+                             AND has_table_privilege($1::name, c.oid, 'UPDATE') AND has_table_privilege($1::name, c.oid, 'DELETE') END)
+       UNION ALL
+       SELECT 'SEQUENCE', format('%I.%I', n.nspname, c.relname), 'USAGE, SELECT'
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relkind = 'S'
+          AND NOT (has_sequence_privilege($1::name, c.oid, 'USAGE') AND has_sequence_privilege($1::name, c.oid, 'SELECT'))
+       UNION ALL
+       SELECT 'FUNCTION', p.oid::regprocedure::text, 'EXECUTE'
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = current_schema() AND p.prokind = 'f' AND NOT has_function_privilege($1::name, p.oid, 'EXECUTE')
+        ORDER BY 1, 2`,
+      [role],
+    )
+  ).rows;
+  if (missing.length === 0) return;
+  const grantee = `"${role.replace(/"/g, '""')}"`;
+  await client.query('BEGIN');
+  try {
+    for (const m of missing) await client.query(`GRANT ${m.privileges} ON ${m.kind} ${m.name} TO ${grantee}`);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw new Error(`migrate: granting the application's role "${role}" its privileges failed: ${oneLine(err)}`, { cause: err });
+  }
+  const count = (kind: string) => missing.filter((m) => m.kind === kind).length;
+  log(`migrate: granted "${role}" its privileges on ${count('TABLE')} tables, ${count('SEQUENCE')} sequences, ${count('FUNCTION')} functions`);
+}
+
+/** A permission error names the fix: migrations run as the tables' owner. */
+async function withOwnerHint(client: pg.Client, err: unknown): Promise<unknown> {
+  const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
+  if (code(err) !== '42501' && code((err as { cause?: unknown }).cause) !== '42501') return err;
+  const user = (await client.query<{ user: string }>('SELECT current_user AS user').catch(() => undefined))?.rows[0]?.user ?? 'unknown';
+  const message = `${err instanceof Error ? err.message : String(err)} (connected as "${user}": migrations run as the tables' owner, set DATABASE_MIGRATION_URL)`;
+  return new Error(message, { cause: err });
 }
 
 /** The connection settings of a URL or a pool, without the pool's timeouts. */
@@ -189,7 +278,11 @@ async function lockHolder(client: pg.Client): Promise<string> {
  * kept), and filling in the checksums of applied files that have none.
  */
 async function recordedChecksums(client: pg.Client, files: MigrationFile[], log: (line: string) => void): Promise<Map<string, string>> {
-  await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), checksum text)');
+  // looked up first: CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table exists
+  const exists = (await client.query<{ found: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS found`)).rows[0]?.found;
+  if (!exists) {
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), checksum text)');
+  }
   const hasChecksum = await client.query(
     `SELECT 1 FROM pg_attribute WHERE attrelid = 'schema_migrations'::regclass AND attname = 'checksum' AND NOT attisdropped`,
   );
