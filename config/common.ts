@@ -1,6 +1,6 @@
 // The variables every process reads: log level and listen host, Temporal, Postgres.
 import { z } from 'zod';
-import { embeddedDatabaseUrl, ms, port } from './read';
+import { embeddedDatabaseOwnerUrl, embeddedDatabaseUrl, ms, port } from './read';
 
 export const processVars = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -14,9 +14,13 @@ export const temporalVars = {
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('checkout'),
 };
 
-// Postgres: embedded unless DATABASE_URL points elsewhere
+// Postgres: embedded unless DATABASE_URL points elsewhere. DATABASE_URL is the
+// application's role (reads and writes the tables, owns none); migrations run
+// over DATABASE_MIGRATION_URL, the tables' owner (unset: DATABASE_URL, or the
+// embedded server's owner).
 export const databaseVars = {
   DATABASE_URL: z.string().url().optional(),
+  DATABASE_MIGRATION_URL: z.string().url().optional(),
   EMBEDDED_PG_PORT: port(5433),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
 };
@@ -38,8 +42,10 @@ export interface TemporalConfig {
 }
 
 export interface DatabaseConfig {
-  /** DATABASE_URL, or the embedded server's when it is unset (embedded: true). */
+  /** DATABASE_URL, or the embedded server's application role when it is unset (embedded: true). */
   url: string;
+  /** DATABASE_MIGRATION_URL (the tables' owner), else DATABASE_URL, else the embedded server's owner. */
+  migrationUrl: string;
   embedded: boolean;
   embeddedPort: number;
   poolSize: number;
@@ -52,6 +58,7 @@ export function temporalOf(e: z.infer<z.ZodObject<typeof temporalVars>>): Tempor
 export function databaseOf(e: z.infer<z.ZodObject<typeof databaseVars>>): DatabaseConfig {
   return {
     url: e.DATABASE_URL ?? embeddedDatabaseUrl(e.EMBEDDED_PG_PORT),
+    migrationUrl: e.DATABASE_MIGRATION_URL ?? e.DATABASE_URL ?? embeddedDatabaseOwnerUrl(e.EMBEDDED_PG_PORT),
     embedded: e.DATABASE_URL === undefined,
     embeddedPort: e.EMBEDDED_PG_PORT,
     poolSize: e.DATABASE_POOL_SIZE,

@@ -29,8 +29,17 @@ export function parseDurationList(name: string, text: string): number[] {
   });
 }
 
-export const EMBEDDED_DB = { user: 'postgres', password: 'postgres', database: 'checkout' };
+// The embedded server's two roles: user/password is the owner (its superuser),
+// who runs the migrations; appUser/appPassword the application's, which reads and
+// writes the tables but owns none, so the ledger's triggers bind it too.
+export const EMBEDDED_DB = { user: 'postgres', password: 'postgres', appUser: 'checkout_app', appPassword: 'checkout_app', database: 'checkout' };
 
+/** The application's connection to the embedded server (DATABASE_URL's default). */
 export function embeddedDatabaseUrl(port: number): string {
+  return `postgres://${EMBEDDED_DB.appUser}:${EMBEDDED_DB.appPassword}@127.0.0.1:${port}/${EMBEDDED_DB.database}`;
+}
+
+/** The owner's connection to the embedded server, for migrations (DATABASE_MIGRATION_URL's default). */
+export function embeddedDatabaseOwnerUrl(port: number): string {
   return `postgres://${EMBEDDED_DB.user}:${EMBEDDED_DB.password}@127.0.0.1:${port}/${EMBEDDED_DB.database}`;
 }

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       databaseUrl: config.database.embedded ? undefined : config.database.url,
+      databaseMigrationUrl: config.database.embedded ? undefined : config.database.migrationUrl,
       // the stub started here, unless PAYMENTS_URL names another provider
       paymentsUrl: process.env.PAYMENTS_URL,
       stdio: 'inherit',

@@ -3,18 +3,23 @@
 // by root. Where the binaries run from and where the data lives is
 // preparePostgresRuntime's (stack/postgres-runtime.ts): in place, or, as root
 // with a clone the postgres user cannot reach, from a copy and a data folder
-// it can reach.
+// it can reach. Two roles: the superuser initdb makes owns the tables and runs
+// the migrations; the application's role, made again at every start, owns
+// nothing (config/read.ts, EMBEDDED_DB).
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { EMBEDDED_DB, embeddedDatabaseUrl } from '../config';
+import { EMBEDDED_DB, embeddedDatabaseOwnerUrl, embeddedDatabaseUrl } from '../config/read';
 import { preparePostgresRuntime, PostgresSetupError, type PostgresRuntime } from './postgres-runtime';
 
 export interface RunningPostgres {
+  /** The application's role (DATABASE_URL's default). */
   url: string;
+  /** The tables' owner, for migrations (DATABASE_MIGRATION_URL's default). */
+  ownerUrl: string;
   runtime: PostgresRuntime;
   /** Resolves when the server exits, by stop() or on its own, with its exit code (null: killed by a signal). */
   exited: Promise<number | null>;
@@ -41,7 +46,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (!fs.existsSync(path.join(runtime.dataDir, 'PG_VERSION'))) await initialise(runtime, log);
   const { child, exited } = await startServer(runtime, options.port, log);
   try {
-    await createDatabaseIfMissing(options.port);
+    await bootstrap(options.port);
   } catch (err) {
     child.kill('SIGQUIT');
     throw err;
@@ -49,6 +54,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   let stopping: Promise<void> | undefined;
   return {
     url: embeddedDatabaseUrl(options.port),
+    ownerUrl: embeddedDatabaseOwnerUrl(options.port),
     runtime,
     exited,
     stop: () => {
@@ -164,7 +170,8 @@ function lastLine(output: string): string {
   );
 }
 
-async function createDatabaseIfMissing(port: number): Promise<void> {
+/** The database, and the application's role with its password and no power beyond its grants (migrate grants those). */
+async function bootstrap(port: number): Promise<void> {
   const admin = new pg.Client({
     host: '127.0.0.1',
     port,
@@ -177,6 +184,12 @@ async function createDatabaseIfMissing(port: number): Promise<void> {
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DB.database]);
     if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${EMBEDDED_DB.database}`);
+    // every start, so a data directory from before this role, or one whose role was changed by hand, gets it as configured
+    const role = `"${EMBEDDED_DB.appUser.replace(/"/g, '""')}"`;
+    const password = `'${EMBEDDED_DB.appPassword.replace(/'/g, "''")}'`;
+    const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [EMBEDDED_DB.appUser]);
+    if (exists.rowCount === 0) await admin.query(`CREATE ROLE ${role}`);
+    await admin.query(`ALTER ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${password}`);
   } finally {
     await admin.end();
   }

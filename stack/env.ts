@@ -15,6 +15,8 @@ export interface StackEnvValues {
   namespace: string;
   taskQueue: string;
   databaseUrl: string;
+  /** the tables' owner, for migrations */
+  databaseMigrationUrl: string;
   /** the embedded Postgres' port; omitted when the stack uses a Postgres of its own */
   pgPort?: number;
   /** the provider the worker calls; omitted when neither a stub nor another provider is known */
@@ -27,6 +29,7 @@ export function stackEnv(v: StackEnvValues): Record<string, string> {
   const env: Record<string, string> = {
     DATA_DIR: v.dataDir,
     DATABASE_URL: v.databaseUrl,
+    DATABASE_MIGRATION_URL: v.databaseMigrationUrl,
     TEMPORAL_ADDRESS: v.temporalAddress,
     TEMPORAL_NAMESPACE: v.namespace,
     TEMPORAL_TASK_QUEUE: v.taskQueue,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { embeddedDatabaseUrl, loadStackConfig, loadWorkerConfig, type StackConfig } from '../config';
+import { embeddedDatabaseOwnerUrl } from '../config/read';
 import { stackEnv, type StackPorts } from './env';
 import { freePort } from './free-port';
 import { describeRuntime, preparePostgresRuntime } from './postgres-runtime';
@@ -45,6 +46,8 @@ export interface LocalStackOptions {
   taskQueue?: string;
   /** an existing Postgres: the embedded one is not started */
   databaseUrl?: string;
+  /** with databaseUrl: the tables' owner's URL, for migrations; omitted: databaseUrl */
+  databaseMigrationUrl?: string;
   /** the provider the worker calls; omitted: this stack's payments stub */
   paymentsUrl?: string;
   /** environment for every service, over the stack's own (stackEnv) */
@@ -150,6 +153,12 @@ export class LocalStack {
     return this.embeddedPostgres ? embeddedDatabaseUrl(this.ports.pg) : this.config.database.url;
   }
 
+  /** The tables' owner, for migrations (databaseUrl is the application's role, which owns nothing). */
+  get databaseMigrationUrl(): string {
+    if (this.options.databaseUrl !== undefined) return this.options.databaseMigrationUrl ?? this.options.databaseUrl;
+    return this.embeddedPostgres ? embeddedDatabaseOwnerUrl(this.ports.pg) : this.config.database.migrationUrl;
+  }
+
   get stubUrl(): string {
     return `http://127.0.0.1:${this.ports.stub}`;
   }
@@ -174,6 +183,7 @@ export class LocalStack {
         namespace: this.namespace,
         taskQueue: this.taskQueue,
         databaseUrl: this.databaseUrl,
+        databaseMigrationUrl: this.databaseMigrationUrl,
         pgPort: this.embeddedPostgres ? this.ports.pg : undefined,
         paymentsUrl: this.options.paymentsUrl ?? (this.has('stub') ? this.stubUrl : undefined),
         stubPort: this.has('stub') ? this.ports.stub : undefined,

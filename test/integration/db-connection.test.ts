@@ -10,7 +10,7 @@ import { inject } from 'vitest';
 import { loadDatabaseSessionConfig } from '../../config';
 import { createPool, inTransaction, type Pool } from '../../db/pool';
 
-const url = inject('databaseUrl');
+const url = inject('databaseOwnerUrl'); // CREATE TABLE of its own: the owner
 // a table of this file's own, so nothing else's rows count
 const table = `dbconn_${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
 let admin: Pool;

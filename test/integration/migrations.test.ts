@@ -26,7 +26,7 @@ const databases: string[] = [];
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  admin = new pg.Client({ connectionString: inject('databaseUrl') });
+  admin = new pg.Client({ connectionString: inject('databaseOwnerUrl') }); // CREATE DATABASE: the owner
   await admin.connect();
 });
 
@@ -41,7 +41,7 @@ async function freshDatabase(): Promise<string> {
   const name = `migtest_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
   await admin.query(`CREATE DATABASE ${name}`);
   databases.push(name);
-  const url = new URL(inject('databaseUrl'));
+  const url = new URL(inject('databaseOwnerUrl'));
   url.pathname = `/${name}`;
   return url.toString();
 }

@@ -3,6 +3,7 @@
 // time-skipping test server. `npm run provision` has built or fetched the tools.
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { loadStackConfig } from '../../config';
+import { applicationRoleOf, migrate } from '../../db/migrate';
 import { LocalStack } from '../../stack/local-stack';
 import { PostgresSetupError } from '../../stack/postgres-runtime';
 import { ensureTemporalCli, ensureTestServer } from '../../stack/toolchain';
@@ -10,7 +11,10 @@ import { ensureTemporalCli, ensureTestServer } from '../../stack/toolchain';
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    /** the application's role: reads and writes the tables, owns none (DATABASE_URL) */
     databaseUrl: string;
+    /** the tables' owner, a superuser: migrations, and tests that create databases or tables */
+    databaseOwnerUrl: string;
     testServerPath: string;
     temporalCli: string;
   }
@@ -44,9 +48,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw err;
   });
   log(`Temporal dev server ${stack.temporalAddress}, Postgres on :${stack.ports.pg}`);
+  // as the owner, granting the application's role its privileges before any test connects as it
+  await migrate(stack.databaseMigrationUrl, { appRole: applicationRoleOf(stack.databaseUrl, stack.databaseMigrationUrl), log }).catch(async (err: unknown) => {
+    await stack.stop();
+    throw err;
+  });
 
   project.provide('temporalAddress', stack.temporalAddress);
   project.provide('databaseUrl', stack.databaseUrl);
+  project.provide('databaseOwnerUrl', stack.databaseMigrationUrl);
   project.provide('testServerPath', testServerPath);
   project.provide('temporalCli', cli);
 

@@ -46,6 +46,7 @@ export function testEnv(env: Record<string, string | undefined> = {}): NodeJS.Pr
   return {
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     DATABASE_URL: inject('databaseUrl'),
+    DATABASE_MIGRATION_URL: inject('databaseOwnerUrl'),
     DATABASE_POOL_SIZE: '5',
     // test files share customers and the database
     RATE_LIMIT_PER_MINUTE: '1000000',
@@ -109,7 +110,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const workerConfig = loadWorkerConfig(env);
   const apiConfig = loadApiConfig(env);
   const pool = createPool(workerConfig.database.url, workerConfig.database.poolSize, undefined, workerConfig.databaseSession.pool);
-  await migrate(pool);
+  await migrate(workerConfig.database.migrationUrl);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: workerConfig.temporal.namespace });
   const nativeConnection = await NativeConnection.connect({ address });
