@@ -22,15 +22,18 @@ export default tseslint.config(
     },
   },
   // ---- import boundaries: which folder may import which (docs/design.md, "Code layout") ----
-  boundary('workflows', 'workflows are deterministic orchestration; no I/O', ['db', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger'], {
+  boundary('workflows', 'workflows are deterministic orchestration; no I/O', ['db', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound'], {
     typeOnly: ['activities'],
   }),
   boundary('domain', 'domain/ holds names and pure functions that workflow code imports: no I/O', [
-    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger',
+    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound',
   ]),
   boundary('api', 'the api never reaches the provider side or the worker', ['activities', 'worker', 'payments-stub', 'stack']),
   boundary('activities', 'activities are called by workflows; they never reach the api, the worker or the local stack', ['api', 'worker', 'workflows', 'stack', 'payments-stub']),
-  boundary('db', 'db/ is the lowest layer: SQL over a pool, nothing above it', ['activities', 'workflows', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client']),
+  boundary('db', 'db/ is the lowest layer: SQL over a pool, nothing above it', ['activities', 'workflows', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'outbound']),
+  boundary('outbound', 'outbound/ is network safety for outbound calls, used by the api and by activities: nothing above it', [
+    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client',
+  ]),
   boundary('workflow-starts', 'starting a workflow needs names and a client, nothing more', ['db', 'api', 'activities', 'worker', 'stack', 'payments-stub']),
   boundary('worker', 'the worker never reaches the api or the stub', ['api', 'payments-stub', 'stack']),
   ...standalone('payments-stub', 'the stub is a separate service: it imports nothing of ours but its own files'),

@@ -7,6 +7,7 @@ import { activityBudgetVars, databaseOf, databaseVars, processVars, temporalOf, 
 import { loadDatabaseSessionConfig, type DatabaseSessionConfig } from './database-session';
 import { paymentRecordingOf, type PaymentRecordingConfig } from './payment-recording';
 import { ms, parse, port } from './read';
+import { loadWebhookTargetsConfig, type WebhookTargetsConfig } from './webhook-targets';
 
 export const apiVars = {
   PORT: port(3000),
@@ -40,6 +41,8 @@ export interface ApiConfig {
   paymentRecording: PaymentRecordingConfig;
   frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number; orphanPaymentAfterMs: number };
   webhooks: { secretRotationGraceMs: number };
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: which endpoint URLs may be registered (config/webhook-targets.ts). */
+  webhookTargets: WebhookTargetsConfig;
   /** API_HEADERS_TIMEOUT_MS, API_REQUEST_TIMEOUT_MS, API_KEEP_ALIVE_TIMEOUT_MS, API_MAX_CONNECTIONS: the HTTP server's (api/server.ts). */
   server: ApiServerSettings;
 }
@@ -61,6 +64,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       orphanPaymentAfterMs: e.ORPHAN_PAYMENT_AFTER_MS,
     },
     webhooks: { secretRotationGraceMs: e.WEBHOOK_SECRET_ROTATION_GRACE_MS },
+    webhookTargets: loadWebhookTargetsConfig(env),
     server: apiServerOf(env, e.EDGE_BUDGET_MS),
   };
   checkBudgets(config.budgets);

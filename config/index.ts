@@ -9,6 +9,7 @@ import { apiSchema } from './api';
 import { DATABASE_SESSION_VARIABLES } from './database-session';
 import { PAYMENT_RECORDING_VARIABLES } from './payment-recording';
 import { stackSchema } from './stack';
+import { WEBHOOK_TARGET_VARIABLES } from './webhook-targets';
 import { workerSchema } from './worker';
 import { WORKER_SHUTDOWN_VARIABLES } from './worker-shutdown';
 
@@ -18,6 +19,7 @@ export * from './common';
 export * from './database-session';
 export * from './payment-recording';
 export * from './stack';
+export * from './webhook-targets';
 export * from './worker';
 export * from './worker-shutdown';
 export { EMBEDDED_DB, embeddedDatabaseUrl, parseDurationList } from './read';
@@ -30,5 +32,6 @@ export const CONFIG_VARIABLES: string[] = [
     ...PAYMENT_RECORDING_VARIABLES,
     ...API_SERVER_VARIABLES,
     ...WORKER_SHUTDOWN_VARIABLES,
+    ...WEBHOOK_TARGET_VARIABLES,
   ]),
 ];

@@ -6,6 +6,7 @@ import { activityBudgetVars, databaseOf, databaseVars, processVars, temporalOf, 
 import { loadDatabaseSessionConfig, type DatabaseSessionConfig } from './database-session';
 import { ledgerRetryOf } from './payment-recording';
 import { flag, isOn, ms, parse, parseDurationList, port } from './read';
+import { loadWebhookTargetsConfig, type WebhookTargetsConfig } from './webhook-targets';
 import { workerShutdownOf } from './worker-shutdown';
 
 export const workerVars = {
@@ -104,6 +105,8 @@ export interface WorkerConfig {
   ledgerRetry: { initialIntervalMs: number; maximumIntervalMs: number };
   /** WORKER_SHUTDOWN_*: how long in-flight tasks may finish after a shutdown signal. */
   shutdown: { graceMs: number };
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: which endpoint addresses a delivery may reach (config/webhook-targets.ts). */
+  webhookTargets: WebhookTargetsConfig;
   reconciliation: { scheduleId: string; intervalMs: number; settleMs: number; overlapMs: number; httpTimeoutMs: number };
   webhooks: {
     requestTimeoutMs: number;
@@ -144,6 +147,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     crashAfterLedgerCommit: isOn(e.CHECKOUT_CRASH_AFTER_LEDGER_COMMIT),
     ledgerRetry: ledgerRetryOf(env),
     shutdown: workerShutdownOf(env, e.CHARGE_TIMEOUT_MS),
+    webhookTargets: loadWebhookTargetsConfig(env),
     reconciliation: {
       scheduleId: e.RECONCILIATION_SCHEDULE_ID,
       intervalMs: e.RECONCILIATION_INTERVAL_MS,
