@@ -176,6 +176,8 @@ export class LocalStack {
     await this.pickPorts();
     Object.assign(
       this.env,
+      // the example receiver listens on 127.0.0.1; the caller's environment may still turn it off
+      { WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1' },
       process.env,
       stackEnv({
         dataDir: this.dir,

@@ -9,6 +9,7 @@ import type { Pool } from '../db/pool';
 import { ProviderProtection, type ProtectionEvents } from '../db/provider-protection';
 import type { MismatchKind } from '../domain/reconciliation';
 import { webhookTaskQueue } from '../domain/webhooks';
+import { systemResolver } from '../outbound/webhook-target';
 import type { Logger } from '../logger';
 import { createWorker, WORKFLOWS_PATH, workerShutdownOptions, workerTuningOptions } from './create-worker';
 import { WebhookDispatcher } from './webhook-dispatcher';
@@ -94,6 +95,7 @@ export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promi
     pool,
     http: webhookHttp,
     logger,
+    targets: { allowPrivateNetworks: config.webhookTargets.allowPrivateNetworks, resolve: systemResolver },
     config: {
       requestTimeoutMs: config.webhooks.requestTimeoutMs,
       schedule: { delaysMs: config.webhooks.retryDelaysMs, jitterRatio: config.webhooks.jitterRatio },

@@ -3,15 +3,17 @@
 // outcome the workflow acts on); it throws only when Postgres fails, and then
 // Temporal retries it with jitter.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { signingSecrets } from '../../db/webhooks-endpoints';
 import { cancelDelivery, findDeliveryToSend, recordAttempt, type AttemptResult } from '../../db/webhooks-deliveries';
 import type { Pool } from '../../db/pool';
 import type { DeliverWebhookInput, DeliverWebhookResult } from '../../domain/webhooks';
 import { FailureType } from '../../errors';
 import type { Logger } from '../../logger';
+import type { WebhookTargetPolicy } from '../../outbound/webhook-target';
 import { fullJitterDelayMs } from '../retry-delay';
 import { maxAttempts, retryDelayMs, type RetrySchedule } from './retry-schedule';
+import { createWebhookSender } from './send';
 import { signWebhook } from './signing';
 
 export interface WebhookActivityDeps {
@@ -19,6 +21,8 @@ export interface WebhookActivityDeps {
   /** Its own connection pool: merchants' endpoints are not the provider. */
   http: Agent;
   logger: Logger;
+  /** Which endpoint URLs may be called, checked again at every attempt (outbound/webhook-target.ts). */
+  targets: WebhookTargetPolicy;
   config: { requestTimeoutMs: number; schedule: RetrySchedule };
 }
 
@@ -27,31 +31,9 @@ export function createWebhookHttpAgent(connectTimeoutMs: number): Agent {
   return new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 4_000, connections: 50 });
 }
 
-const USER_AGENT = 'checkout-temporal-webhooks/1';
-const MAX_ERROR_CHARS = 300;
-
-export function createWebhookActivities({ pool, http, logger, config }: WebhookActivityDeps) {
-  /** One POST; any answer or error becomes a status code and/or an error text. */
-  async function post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal) {
-    try {
-      const res = await request(url, {
-        method: 'POST',
-        dispatcher: http,
-        headers: { ...headers, 'content-type': 'application/json', 'user-agent': USER_AGENT },
-        body,
-        headersTimeout: config.requestTimeoutMs,
-        bodyTimeout: config.requestTimeoutMs,
-        signal: AbortSignal.any([AbortSignal.timeout(config.requestTimeoutMs), signal]),
-      });
-      // the answer's body is not ours to keep, but must be read to free the connection
-      await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-      return { statusCode: res.statusCode };
-    } catch (err) {
-      const e = err as Error;
-      const reason = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${config.requestTimeoutMs} ms` : e.message;
-      return { error: reason.slice(0, MAX_ERROR_CHARS) };
-    }
-  }
+export function createWebhookActivities({ pool, http, logger, targets, config }: WebhookActivityDeps) {
+  /** One POST to a checked address; any answer, error or refusal becomes a status code and/or an error text. */
+  const post = createWebhookSender({ http, targets, requestTimeoutMs: config.requestTimeoutMs });
 
   return {
     async deliverWebhook(input: DeliverWebhookInput): Promise<DeliverWebhookResult> {

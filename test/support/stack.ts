@@ -55,6 +55,8 @@ export function testEnv(env: Record<string, string | undefined> = {}): NodeJS.Pr
     WEBHOOK_REQUEST_TIMEOUT_MS: '3000',
     WEBHOOK_CONNECT_TIMEOUT_MS: '1000',
     WEBHOOK_DISPATCH_INTERVAL_MS: '200',
+    // the example and test receivers listen on 127.0.0.1
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
     ...env,
   };
 }
