@@ -1,7 +1,10 @@
-// Static checks of docker-compose.yml, deploy/nginx.conf and the Dockerfile.
-// Nothing here needs Docker: the stack was written on a machine without an
-// engine, so these checks are what stands between it and a user's
-// `docker compose up`. Every failure message says what to fix.
+// Static checks of docker-compose.yml, deploy/nginx.conf, the app-role init
+// script and the Dockerfile. Nothing here needs Docker: the stack was written
+// on a machine without an engine, so these checks are what stands between it
+// and a user's `docker compose up`. Exposure by default is checked too: only
+// the edge (and the Web UI, on 127.0.0.1) publishes a port, secrets are
+// required from the environment, the app's database role owns nothing.
+// Every failure message says what to fix.
 //
 // CHECKOUT_COMPOSE_FILE=/path/to/docker-compose.yml checks another copy (the
 // nginx.conf it mounts is found relative to that copy, as Docker would).
@@ -65,8 +68,27 @@ function service(name: string): Service {
   return s;
 }
 
-/** The environment compose gives a service, as the strings the process sees. */
+/**
+ * The one form of host variable this file may use: `${NAME:?message}`, a
+ * secret compose requires from the environment and has no default for.
+ */
+const REQUIRED_VARIABLE = /\$\{([A-Z][A-Z0-9_]*):\?([^}$]+)\}/g;
+
+/** What each required variable stands for in these checks: the same value wherever it is used, long enough for a pepper, URL-safe. */
+const stand_in = (variable: string) => `${variable.toLowerCase()}-0123456789abcdef0123456789abcdef`;
+
+/** A value as the process sees it, with each `${NAME:?message}` replaced by its stand-in. */
+function interpolate(value: string): string {
+  return value.replace(/\$\$/g, '\0').replace(REQUIRED_VARIABLE, (_, variable: string) => stand_in(variable)).replace(/\0/g, '$$');
+}
+
+/** The environment compose gives a service, as the strings the process sees (required variables by their stand-ins). */
 function envOf(name: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(rawEnvOf(name)).map(([key, value]) => [key, interpolate(value)]));
+}
+
+/** The environment as written in the file (`${NAME:?message}` left in). */
+function rawEnvOf(name: string): Record<string, string> {
   const raw = service(name).environment ?? {};
   const env: Record<string, string> = {};
   if (Array.isArray(raw)) {
@@ -125,6 +147,8 @@ function imageOf(name: string): string {
 }
 
 interface PortMapping {
+  /** the host address it is published on; undefined: every interface */
+  ip: string | undefined;
   host: number | undefined;
   container: number;
 }
@@ -132,16 +156,16 @@ interface PortMapping {
 function portsOf(name: string): PortMapping[] {
   return (service(name).ports ?? []).map((p): PortMapping => {
     if (typeof p === 'object' && p !== null) {
-      const o = p as { target?: unknown; published?: unknown };
-      return { container: Number(o.target), host: o.published === undefined ? undefined : Number(o.published) };
+      const o = p as { target?: unknown; published?: unknown; host_ip?: unknown };
+      return { ip: o.host_ip === undefined ? undefined : String(o.host_ip), container: Number(o.target), host: o.published === undefined ? undefined : Number(o.published) };
     }
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
-    const container = Number(parts[parts.length - 1]);
-    const host = parts.length >= 2 ? Number(parts[parts.length - 2]) : undefined;
-    if (!Number.isInteger(container) || (host !== undefined && !Number.isInteger(host))) {
+    // [ip:][host:]container, the ip possibly an [IPv6] in brackets
+    const m = /^(?:(\[[^\]]+\]|[^:]+):(?=\d+:))?(?:(\d+):)?(\d+)(?:\/(?:tcp|udp))?$/.exec(String(p));
+    const [ip, host, container] = m ? [m[1], m[2], m[3]] : [];
+    if (!m) {
       throw new Error(`service "${name}": cannot read port mapping "${String(p)}" (port ranges are not supported here)`);
     }
-    return { host, container };
+    return { ip: ip?.replace(/^\[|\]$/g, ''), host: host === undefined ? undefined : Number(host), container: Number(container) };
   });
 }
 
@@ -154,6 +178,24 @@ function dependsOn(name: string): Record<string, string | undefined> {
   const raw = service(name).depends_on ?? {};
   if (Array.isArray(raw)) return Object.fromEntries(raw.map((d) => [d, undefined]));
   return Object.fromEntries(Object.entries(raw).map(([d, v]) => [d, v?.condition]));
+}
+
+// ---- the app's database role (deploy/postgres-app-role.sh) -------------------
+
+/** The init script the postgres service runs on an empty volume: the role it creates, and the variable its password comes from. */
+function appRoleScript(): { file: string; role: string; createRole: string; passwordVariable: string } {
+  const mount = (service('postgres').volumes ?? [])
+    .map(String)
+    .find((v) => /^\/docker-entrypoint-initdb\.d\/[^/]+\.(sh|sql)$/.test(v.split(':')[1] ?? ''));
+  if (!mount) throw new Error('service "postgres" mounts no init script into /docker-entrypoint-initdb.d/ (expected ./deploy/postgres-app-role.sh) to create the app\'s role');
+  const file = path.resolve(COMPOSE_DIR, mount.split(':')[0] as string);
+  const text = fs.readFileSync(file, 'utf8');
+  const create = /CREATE ROLE\s+"?(\w+)"?([^;]*);/i.exec(text);
+  if (!create) throw new Error(`${file} has no CREATE ROLE statement`);
+  const password = /PASSWORD\s+:'(\w+)'/i.exec(create[2] ?? '')?.[1];
+  const variable = password ? new RegExp(`${password}="\\$\\{?(\\w+)\\}?"`).exec(text)?.[1] : undefined;
+  if (!variable) throw new Error(`${file}: CREATE ROLE must take its password from a psql variable set from the environment (--set app_password="$VAR")`);
+  return { file: path.relative(COMPOSE_DIR, file), role: create[1] as string, createRole: create[0], passwordVariable: variable };
 }
 
 // ---- deploy/nginx.conf --------------------------------------------------------
@@ -324,11 +366,14 @@ describe('docker-compose.yml', () => {
     expect(commandOf('payments-stub')).toMatch(/\bstart:stub\b/);
   });
 
-  it('has no "$" that compose would fill in from the host environment', () => {
+  it('takes nothing from the host environment but required secrets, ${NAME:?message}', () => {
     for (const [name, s] of Object.entries(services)) {
       const lines = strings(s).flatMap((text) => text.split('\n'));
-      const lone = lines.filter((line) => line.replace(/\$\$/g, '').includes('$')).map((line) => line.trim());
-      expect(lone, `service "${name}" has a single "$" in these lines; compose substitutes it from the host's environment (write "$$" for the shell)`).toEqual([]);
+      const lone = lines.filter((line) => line.replace(/\$\$/g, '').replace(REQUIRED_VARIABLE, '').includes('$')).map((line) => line.trim());
+      expect(
+        lone,
+        `service "${name}" has a "$" in these lines that compose substitutes from the host's environment: write "$$" for the shell, or \${NAME:?message} for a required secret (never a default, \${NAME:-...})`,
+      ).toEqual([]);
     }
   });
 
@@ -364,17 +409,26 @@ describe('docker-compose.yml', () => {
 
   it('points the api and the worker at the Temporal, Postgres and payments-stub services of this file', () => {
     const db = envOf('postgres');
+    const appRole = appRoleScript();
     for (const [name, config] of [['api', apiConfigOf('api')], ['worker', workerConfigOf('worker')]] as const) {
       const temporal = splitHostPort(config.temporal.address);
       expectPointsAtService(name, 'TEMPORAL_ADDRESS', temporal.host, temporal.port, 'temporal');
 
       expect(config.database.embedded, `service "${name}": set DATABASE_URL to the "postgres" service; unset, the process would start an embedded Postgres inside its container`).toBe(false);
-      const url = new URL(config.database.url);
-      expectPointsAtService(name, 'DATABASE_URL', url.hostname, Number(url.port || 5432), 'postgres');
-      expect(decodeURIComponent(url.username), `service "${name}": DATABASE_URL user must be POSTGRES_USER of service "postgres"`).toBe(db.POSTGRES_USER);
-      expect(decodeURIComponent(url.password), `service "${name}": DATABASE_URL password must be POSTGRES_PASSWORD of service "postgres"`).toBe(db.POSTGRES_PASSWORD);
-      expect(url.pathname.slice(1), `service "${name}": DATABASE_URL database must be POSTGRES_DB of service "postgres"`).toBe(db.POSTGRES_DB ?? db.POSTGRES_USER);
-
+      for (const [variable, value] of [['DATABASE_URL', config.database.url], ['DATABASE_MIGRATION_URL', config.database.migrationUrl]] as const) {
+        const url = new URL(value);
+        expectPointsAtService(name, variable, url.hostname, Number(url.port || 5432), 'postgres');
+        expect(url.pathname.slice(1), `service "${name}": ${variable} database must be POSTGRES_DB of service "postgres"`).toBe(db.POSTGRES_DB ?? db.POSTGRES_USER);
+      }
+      // migrations as the owner; the app as the role the init script makes, which owns nothing
+      const owner = new URL(config.database.migrationUrl);
+      expect(decodeURIComponent(owner.username), `service "${name}": DATABASE_MIGRATION_URL user must be POSTGRES_USER of service "postgres" (the tables' owner)`).toBe(db.POSTGRES_USER);
+      expect(decodeURIComponent(owner.password), `service "${name}": DATABASE_MIGRATION_URL password must be POSTGRES_PASSWORD of service "postgres"`).toBe(db.POSTGRES_PASSWORD);
+      const app = new URL(config.database.url);
+      expect(decodeURIComponent(app.username), `service "${name}": DATABASE_URL must log in as the role ${appRole.file} creates, not as the owner`).toBe(appRole.role);
+      expect(decodeURIComponent(app.password), `service "${name}": DATABASE_URL password must be ${appRole.passwordVariable} of service "postgres" (what ${appRole.file} sets)`).toBe(
+        db[appRole.passwordVariable],
+      );
     }
     const payments = new URL(workerConfigOf('worker').paymentsUrl);
     expectPointsAtService('worker', 'PAYMENTS_URL', payments.hostname, Number(payments.port || 80), 'payments-stub');
@@ -385,6 +439,7 @@ describe('docker-compose.yml', () => {
     const worker = workerConfigOf('worker');
     expect(worker.temporal, 'api and worker must use the same TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TEMPORAL_TASK_QUEUE').toEqual(api.temporal);
     expect(worker.database.url, 'api and worker must use the same DATABASE_URL').toBe(api.database.url);
+    expect(worker.database.migrationUrl, 'api and worker must use the same DATABASE_MIGRATION_URL').toBe(api.database.migrationUrl);
     expect(worker.budgets.chargeMs, 'api and worker must have the same CHARGE_TIMEOUT_MS (docs/design.md, "Timeout budget")').toBe(api.budgets.chargeMs);
   });
 
@@ -401,16 +456,15 @@ describe('docker-compose.yml', () => {
     expectPointsAtService('temporal-ui', 'TEMPORAL_ADDRESS', ui.host, ui.port, 'temporal');
   });
 
-  it('publishes the ports a local user expects (the config defaults)', () => {
-    const defaults = loadStackConfig({});
-    const api = apiConfigOf('api');
-    const stub = stubConfigOf('payments-stub');
-    expect(publishedPort('api', api.api.port), `service "api" must publish its PORT ${api.api.port} on host port ${defaults.api.port}`).toBe(defaults.api.port);
-    expect(publishedPort('payments-stub', stub.port), `service "payments-stub" must publish its STUB_PORT ${stub.port} on host port ${defaults.stub.port}`).toBe(defaults.stub.port);
-    expect(publishedPort('temporal-ui', listeningPort('temporal-ui') ?? 8080), `service "temporal-ui" must publish the Web UI on host port ${defaults.temporal.uiPort}`).toBe(defaults.temporal.uiPort);
-    const temporalDefault = splitHostPort(defaults.temporal.address).port;
-    expect(publishedPort('temporal', listeningPort('temporal') ?? 7233), `service "temporal" must publish its frontend on host port ${temporalDefault} (the default TEMPORAL_ADDRESS)`).toBe(temporalDefault);
+  it('publishes only the edge, and the Web UI on 127.0.0.1', () => {
+    // everything else (the api's own port, the Temporal frontend, both Postgres, the stub) has no authentication of its own
+    const published = Object.keys(services).filter((n) => portsOf(n).length > 0);
+    expect(published.sort(), 'only "edge" and "temporal-ui" may publish ports (expose: is fine for the others)').toEqual(['edge', 'temporal-ui']);
     expect(publishedPort('edge', nginxListenPort()), 'service "edge" must publish the port nginx listens on (host port 8080)').toBe(8080);
+    const defaults = loadStackConfig({});
+    const ui = portsOf('temporal-ui');
+    expect(publishedPort('temporal-ui', listeningPort('temporal-ui') ?? 8080), `service "temporal-ui" must publish the Web UI on host port ${defaults.temporal.uiPort}`).toBe(defaults.temporal.uiPort);
+    for (const p of ui) expect(p.ip, `service "temporal-ui" must publish on 127.0.0.1 only ("127.0.0.1:${p.host}:${p.container}"): the Web UI has no login`).toBe('127.0.0.1');
 
     const hostPorts = Object.keys(services).flatMap((n) => portsOf(n).flatMap((p) => (p.host === undefined ? [] : [`${p.host} (${n})`])));
     const seen = new Map<string, string>();
@@ -419,6 +473,48 @@ describe('docker-compose.yml', () => {
       expect(seen.get(port), `host port ${port} is published twice: ${seen.get(port)} and ${entry}`).toBeUndefined();
       seen.set(port, entry);
     }
+  });
+
+  it('requires its secrets from the environment (${NAME:?message}), with no default', () => {
+    const required = (where: string, value: string | undefined) =>
+      expect(value ?? '', `${where} must be exactly \${NAME:?message}: a secret compose requires from the environment, never a value in this file`).toMatch(
+        /^\$\{[A-Z][A-Z0-9_]*:\?[^}$]+\}$/,
+      );
+    required('service "api": API_KEY_PEPPER', rawEnvOf('api').API_KEY_PEPPER);
+    required('service "postgres": POSTGRES_PASSWORD', rawEnvOf('postgres').POSTGRES_PASSWORD);
+    required(`service "postgres": ${appRoleScript().passwordVariable}`, rawEnvOf('postgres')[appRoleScript().passwordVariable]);
+    required('service "temporal-postgres": POSTGRES_PASSWORD', rawEnvOf('temporal-postgres').POSTGRES_PASSWORD);
+    required('service "temporal": POSTGRES_PWD', rawEnvOf('temporal').POSTGRES_PWD);
+    for (const name of ['api', 'worker']) {
+      for (const variable of ['DATABASE_URL', 'DATABASE_MIGRATION_URL']) {
+        required(`service "${name}": the password in ${variable}`, /^postgres:\/\/[^:@/]+:(.*)@[^@]+$/.exec(rawEnvOf(name)[variable] ?? '')?.[1]);
+      }
+    }
+  });
+
+  it('runs the api and the worker as production: the api refuses to start without its pepper, private webhook targets stay refused', () => {
+    for (const name of ['api', 'worker']) {
+      expect(envOf(name).CHECKOUT_ENV, `service "${name}": set CHECKOUT_ENV=production`).toBe('production');
+      expect(envOf(name).WEBHOOK_ALLOW_PRIVATE_NETWORKS, `service "${name}": leave WEBHOOK_ALLOW_PRIVATE_NETWORKS unset (webhook endpoints could reach the compose network)`).toBeUndefined();
+    }
+    const withoutPepper = envOf('api');
+    delete withoutPepper.API_KEY_PEPPER;
+    expect(() => loadApiConfig(withoutPepper), 'config.ts must refuse the api without API_KEY_PEPPER in production').toThrow(/API_KEY_PEPPER/);
+  });
+
+  it('makes the app its own database role with an init script, as no superuser', () => {
+    const script = appRoleScript();
+    const statement = script.createRole.toUpperCase();
+    for (const attribute of ['LOGIN', 'NOSUPERUSER', 'NOCREATEDB', 'NOCREATEROLE']) {
+      expect(statement, `${script.file}: CREATE ROLE ${script.role} must say ${attribute}`).toMatch(new RegExp(`\\b${attribute}\\b`));
+    }
+    expect(script.role, `${script.file}: the app's role must not be POSTGRES_USER, who owns the tables`).not.toBe(envOf('postgres').POSTGRES_USER);
+  });
+
+  it('trusts one proxy hop for the client address, the edge, which sets X-Forwarded-For', () => {
+    expect(apiConfigOf('api').trustProxyHops, 'service "api": set API_TRUST_PROXY=1 (the edge is the one proxy in front of it)').toBe(1);
+    const forwarded = nginxDirectives().filter((d) => d.name === 'proxy_set_header' && d.args[0]?.toLowerCase() === 'x-forwarded-for');
+    expect(forwarded.map((d) => d.args[1]), 'deploy/nginx.conf must set X-Forwarded-For to the client address ($remote_addr)').toEqual(['$remote_addr']);
   });
 
   it('registers the search attributes the workflow sets, with their types, tolerating a second run', () => {
