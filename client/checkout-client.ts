@@ -1,7 +1,8 @@
 // A client that behaves (docs/design.md, "Bundled client"): one Idempotency-Key per logical checkout,
 // sent unchanged on every attempt; full-jitter backoff that never undercuts the
 // server's Retry-After; follows 202 + Location until the payment is final; and
-// bounded by a number of attempts and a total time.
+// bounded by a number of attempts and a total time. Every request carries the
+// merchant's API key (Authorization: Bearer), to the api's origin only.
 //
 // The key and the request bytes are fixed once, before the first attempt, and
 // every attempt sends that same frozen request: there is no code path on which
@@ -38,6 +39,8 @@ export const CLIENT_DEFAULTS = {
 
 /** The api's contract: 1–255 visible ASCII characters. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** Visible ASCII only: a space or line break in a header value would be refused, or worse, split the header. */
+const API_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 export function createCheckoutClient(options: CheckoutClientOptions): CheckoutClient {
   const deps = clientDeps(options);
@@ -48,6 +51,10 @@ export function createCheckoutClient(options: CheckoutClientOptions): CheckoutCl
 function clientDeps(options: CheckoutClientOptions): ClientDeps {
   const base = new URL(options.baseUrl);
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError(`baseUrl must be http(s), got ${options.baseUrl}`);
+  // the key itself is never part of a message
+  if (typeof options.apiKey !== 'string' || !API_KEY_PATTERN.test(options.apiKey)) {
+    throw new TypeError('apiKey is required: the API key (sk_test_... or sk_live_...), visible ASCII without spaces');
+  }
   const maxAttempts = positiveInteger('maxAttempts', options.maxAttempts ?? CLIENT_DEFAULTS.maxAttempts);
   const totalTimeoutMs = positiveInteger('totalTimeoutMs', options.totalTimeoutMs ?? CLIENT_DEFAULTS.totalTimeoutMs);
   const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs ?? CLIENT_DEFAULTS.requestTimeoutMs);
@@ -58,6 +65,7 @@ function clientDeps(options: CheckoutClientOptions): ClientDeps {
   };
   return {
     checkoutUrl: new URL('checkout', base.href.endsWith('/') ? base.href : `${base.href}/`).toString(),
+    authorization: `Bearer ${options.apiKey}`,
     maxAttempts,
     totalTimeoutMs,
     requestTimeoutMs,
@@ -90,19 +98,20 @@ async function checkout(deps: ClientDeps, request: CheckoutRequest, opts: Checko
   if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
     throw new TypeError('idempotencyKey must be 1–255 visible ASCII characters (no spaces)');
   }
-  const frozen = freezeCheckoutRequest(deps.checkoutUrl, idempotencyKey, request);
+  const frozen = freezeCheckoutRequest(deps, idempotencyKey, request);
   const run = startRun(deps, idempotencyKey);
   const posted = await postUntilAnswered(deps, run, frozen);
   return posted.kind === 'done' ? posted.result : followLocation(deps, run, posted.location, posted.retryAfterMs);
 }
 
 /** Every attempt sends exactly these bytes with exactly this key. */
-function freezeCheckoutRequest(url: string, idempotencyKey: string, request: CheckoutRequest): FrozenRequest {
+function freezeCheckoutRequest(deps: ClientDeps, idempotencyKey: string, request: CheckoutRequest): FrozenRequest {
   return Object.freeze({
-    url,
+    url: deps.checkoutUrl,
     headers: Object.freeze({
       'content-type': 'application/json',
       accept: 'application/json',
+      authorization: deps.authorization,
       'idempotency-key': idempotencyKey,
     }),
     body: JSON.stringify({

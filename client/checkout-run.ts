@@ -9,6 +9,8 @@ import type { AttemptEvent } from './types';
 /** A client's checked settings and the clock, timer, randomness and reporter it was given. */
 export interface ClientDeps {
   readonly checkoutUrl: string;
+  /** `Bearer <apiKey>`: sent with every request, to the api's origin only */
+  readonly authorization: string;
   readonly maxAttempts: number;
   readonly totalTimeoutMs: number;
   readonly requestTimeoutMs: number;

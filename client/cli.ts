@@ -2,9 +2,15 @@
 //
 //   npm run checkout -- --customer c1 --amount 1999 --currency USD --payment-method pm_card_visa [--key k] [--url http://127.0.0.1:3000]
 //
+// The API key: $CHECKOUT_API_KEY, else the development key `npm start` wrote
+// to $DATA_DIR/dev-api-key (.data/dev-api-key). Never a flag: a key on the
+// command line would be in the shell's history and in ps.
+//
 // One progress line per request on stderr, the final JSON on stdout.
 // Exit 0 completed; 2 declined, failed or refunded; 1 anything else (usage,
 // refused request, key reuse, gave up: the JSON then names the key to resume with).
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   CheckoutError,
@@ -17,6 +23,8 @@ import {
 } from './checkout-client';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
+/** Where `npm start` keeps the development merchant's key, in its DATA_DIR (.data by default). */
+export const DEV_API_KEY_FILE = 'dev-api-key';
 
 export const USAGE = `usage: npm run checkout -- --customer <id> --amount <cents> --currency <ISO 4217> --payment-method <id> [--key <idempotency-key>] [--url <api url>]
 
@@ -27,6 +35,8 @@ export const USAGE = `usage: npm run checkout -- --customer <id> --amount <cents
   --key              Idempotency-Key (default: a new UUID); pass the key of an earlier run to resume it
   --url              api base URL (default: $CHECKOUT_API_URL or ${DEFAULT_API_URL})
 
+The API key is $CHECKOUT_API_KEY, else the one npm start wrote to .data/${DEV_API_KEY_FILE} ($DATA_DIR/${DEV_API_KEY_FILE}).
+
 exit status: 0 completed, 2 declined/failed/refunded, 1 error`;
 
 export const EXIT = { completed: 0, error: 1, declined: 2 } as const;
@@ -35,6 +45,7 @@ export interface CliArgs {
   request: CheckoutRequest;
   idempotencyKey?: string;
   url: string;
+  apiKey: string;
 }
 
 export class UsageError extends Error {
@@ -49,8 +60,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const request = checkedRequest(flags, problems);
   const key = checkedKey(flags, problems);
   const url = checkedUrl(flags, env, problems);
+  const apiKey = checkedApiKey(env, problems);
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
-  return { request, ...(key !== undefined ? { idempotencyKey: key } : {}), url };
+  return { request, ...(key !== undefined ? { idempotencyKey: key } : {}), url, apiKey };
 }
 
 type Flags = Record<string, string | boolean | undefined>;
@@ -121,6 +133,20 @@ function checkedUrl(flags: Flags, env: NodeJS.ProcessEnv, problems: string[]): s
   return urlText;
 }
 
+/** $CHECKOUT_API_KEY, else the key in $DATA_DIR/dev-api-key (relative to the working directory, as npm start's DATA_DIR is). */
+function checkedApiKey(env: NodeJS.ProcessEnv, problems: string[]): string {
+  if (env.CHECKOUT_API_KEY) return env.CHECKOUT_API_KEY.trim();
+  const file = path.resolve(env.DATA_DIR || '.data', DEV_API_KEY_FILE);
+  try {
+    const key = fs.readFileSync(file, 'utf8').trim();
+    if (key !== '') return key;
+  } catch {
+    // no file: said below
+  }
+  problems.push(`no API key: set CHECKOUT_API_KEY, or start the stack once with npm start (it writes ${file})`);
+  return '';
+}
+
 /** One stderr line per request: which one, what came back, what happens next. */
 export function progressLine(e: AttemptEvent): string {
   const path = new URL(e.url).pathname;
@@ -166,8 +192,8 @@ export interface CliIo {
   env?: NodeJS.ProcessEnv;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
-  /** Overrides for the client (tests); baseUrl comes from the flags. */
-  client?: Omit<CheckoutClientOptions, 'baseUrl' | 'onAttempt'>;
+  /** Overrides for the client (tests); baseUrl comes from the flags, apiKey from the environment. */
+  client?: Omit<CheckoutClientOptions, 'baseUrl' | 'apiKey' | 'onAttempt'>;
 }
 
 /** One checkout from the command line; resolves to the exit status. */
@@ -185,6 +211,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   const client = createCheckoutClient({
     ...io.client,
     baseUrl: args.url,
+    apiKey: args.apiKey,
     onAttempt: (event) => err(`${progressLine(event)}\n`),
   });
   try {
@@ -211,6 +238,9 @@ function printResult(result: CheckoutResult, { out, err }: Output): number {
   out(`${JSON.stringify(result, null, 2)}\n`);
   if (result.status === 'key_reused') {
     err('checkout: this Idempotency-Key was already used for a different checkout; use a new key (omit --key) for a new checkout\n');
+  }
+  if (result.httpStatus === 401) {
+    err(`checkout: the api refused the API key (${result.error?.code ?? 'unauthorized'}); set CHECKOUT_API_KEY to a valid key, or delete .data/${DEV_API_KEY_FILE} and restart npm start for a new one\n`);
   }
   return exitCodeOf(result);
 }

@@ -12,13 +12,13 @@ export interface FrozenRequest {
   readonly body: string;
 }
 
-/** A POST of the frozen request, or a GET when none is given. */
-export async function exchange(method: 'POST' | 'GET', url: string, timeoutMs: number, frozen?: FrozenRequest): Promise<Exchange> {
+/** A POST of the frozen request, or a GET of url with these headers. */
+export async function exchange(method: 'POST' | 'GET', url: string, timeoutMs: number, request: Pick<FrozenRequest, 'headers'> & { body?: string }): Promise<Exchange> {
   try {
     const res = await fetch(url, {
       method,
-      headers: frozen ? frozen.headers : { accept: 'application/json' },
-      body: frozen?.body,
+      headers: request.headers,
+      body: request.body,
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });

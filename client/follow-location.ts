@@ -69,7 +69,7 @@ async function pollOnce(
 ): Promise<Poll> {
   const { now } = deps;
   run.polls += 1;
-  const ex = await exchange('GET', location, timeoutMs);
+  const ex = await exchange('GET', location, timeoutMs, { headers: { accept: 'application/json', authorization: deps.authorization } });
   // A poll answer without its own Retry-After keeps the 202's: the server's pace holds until it says otherwise.
   const retryAfterMs = ex.ok ? (parseRetryAfter(ex.headers.get('retry-after'), now()) ?? locationRetryAfterMs) : locationRetryAfterMs;
   const verdict = ex.ok ? classifyPollAnswer(ex.status, ex.body) : ({ kind: 'retry' } as const);

@@ -77,8 +77,14 @@ function nextAfterPost(verdict: Verdict, answer: Answer, checkoutUrl: string, ru
   switch (verdict.kind) {
     case 'final':
       return { kind: 'done', result: checkoutResult(verdict.status, answer, run) };
-    case 'follow':
-      return { kind: 'follow', location: new URL(verdict.location, checkoutUrl).toString() };
+    case 'follow': {
+      const location = new URL(verdict.location, checkoutUrl);
+      // the API key goes to the api's origin only, whatever a Location says
+      if (location.origin !== new URL(checkoutUrl).origin) {
+        return { kind: 'unexpected', detail: `202 Location ${location.href} is on another origin; not sending the API key there` };
+      }
+      return { kind: 'follow', location: location.toString() };
+    }
     default:
       return verdict;
   }

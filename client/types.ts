@@ -72,6 +72,12 @@ export interface AttemptEvent {
 export interface CheckoutClientOptions {
   /** e.g. http://127.0.0.1:3000 */
   baseUrl: string;
+  /**
+   * The merchant's API key (sk_test_... or sk_live_...), sent as
+   * `Authorization: Bearer <key>` on every request to baseUrl's origin and
+   * nowhere else. Keep it out of logs: the client never reports it.
+   */
+  apiKey: string;
   /** POST attempts per logical checkout (and failed polls in a row), default 8. */
   maxAttempts?: number;
   /** Bound on one checkout() call from first request to answer, default 30 000 ms. */

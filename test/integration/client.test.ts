@@ -2,8 +2,10 @@
 // logical checkout reused on every attempt, full jitter, Retry-After honoured,
 // 202 + Location followed to a final state, bounded attempts and total time.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -49,7 +51,7 @@ function seeded(seed: number): () => number {
 }
 
 async function chargesFor(stack: TestStack, key: string) {
-  return (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(key)}:charge`);
+  return (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, key)}:charge`);
 }
 
 // ---------------------------------------------------------------------------
@@ -81,7 +83,7 @@ describe('checkout client against the real stack', () => {
   });
 
   it('a normal checkout completes in one attempt with one charge; the same key again is a replay', async () => {
-    const client = createCheckoutClient({ baseUrl: stack.api.url });
+    const client = createCheckoutClient({ baseUrl: stack.api.url, apiKey: stack.api.apiKey });
     const key = uniqueKey('client-happy');
     const result = await client.checkout(request({ amount_cents: 2500 }), { idempotencyKey: key });
 
@@ -98,7 +100,7 @@ describe('checkout client against the real stack', () => {
   it('with the provider slowed to 4 s the api answers 202 and the client follows Location to completed: one charge for the key', async () => {
     await setFaults({ latency_ms: 4000 });
     const events: AttemptEvent[] = [];
-    const client = createCheckoutClient({ baseUrl: stack.api.url, onAttempt: (e) => events.push(e) });
+    const client = createCheckoutClient({ baseUrl: stack.api.url, apiKey: stack.api.apiKey, onAttempt: (e) => events.push(e) });
     const key = uniqueKey('client-slow');
 
     const result = await client.checkout(request(), { idempotencyKey: key });
@@ -119,7 +121,7 @@ describe('checkout client against the real stack', () => {
 
   it('a decline is final: declined after exactly one attempt', async () => {
     const events: AttemptEvent[] = [];
-    const client = createCheckoutClient({ baseUrl: stack.api.url, onAttempt: (e) => events.push(e) });
+    const client = createCheckoutClient({ baseUrl: stack.api.url, apiKey: stack.api.apiKey, onAttempt: (e) => events.push(e) });
     const result = await client.checkout(request({ payment_method_id: 'pm_declined' }));
 
     expect(result).toMatchObject({ status: 'declined', httpStatus: 402, attempts: 1, polls: 0, error: { code: 'card_declined' } });
@@ -142,8 +144,12 @@ interface SeenRequest {
   method: string;
   url: string;
   key: string | undefined;
+  authorization: string | undefined;
   body: string;
 }
+
+/** The stand-in api checks no key: the tests check what the client sends. */
+const SCRIPTED_KEY = `sk_test_${'S'.repeat(43)}`;
 
 interface ScriptedApi {
   url: string;
@@ -160,7 +166,13 @@ async function scriptedApi(steps: Step[]): Promise<ScriptedApi> {
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', key: req.headers['idempotency-key'] as string | undefined, body });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        key: req.headers['idempotency-key'] as string | undefined,
+        authorization: req.headers.authorization,
+        body,
+      });
       const step = steps[Math.min(seen.length, steps.length) - 1];
       if (step === undefined || step === 'hang') return;
       if (step === 'reset') {
@@ -201,7 +213,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
     const api = await scriptedApi([unavailable('1'), unavailable('1'), completed]);
     const { delays, sleep } = recordingSleep();
     // random() = 0 makes every jittered delay 0: only Retry-After can account for the waits
-    const client = createCheckoutClient({ baseUrl: api.url, sleep, random: () => 0 });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep, random: () => 0 });
 
     const result = await client.checkout(request());
 
@@ -221,7 +233,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
     const at = new Date(Date.now() + 5_000).toUTCString(); // second resolution: 4–5 s from now
     const api = await scriptedApi([{ status: 429, headers: { 'Retry-After': at } }, completed]);
     const { delays, sleep } = recordingSleep();
-    const client = createCheckoutClient({ baseUrl: api.url, sleep, random: () => 0 });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep, random: () => 0 });
 
     const result = await client.checkout(request());
     expect(result).toMatchObject({ status: 'completed', attempts: 2 });
@@ -235,7 +247,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
     const api = await scriptedApi(['reset', completed]);
     const events: AttemptEvent[] = [];
     const { sleep } = recordingSleep();
-    const client = createCheckoutClient({ baseUrl: api.url, sleep, onAttempt: (e) => events.push(e) });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep, onAttempt: (e) => events.push(e) });
 
     const result = await client.checkout(request());
 
@@ -250,7 +262,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
     const api = await scriptedApi(['hang', completed]);
     const events: AttemptEvent[] = [];
     const { sleep } = recordingSleep();
-    const client = createCheckoutClient({ baseUrl: api.url, sleep, requestTimeoutMs: 200, onAttempt: (e) => events.push(e) });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep, requestTimeoutMs: 200, onAttempt: (e) => events.push(e) });
 
     const result = await client.checkout(request());
 
@@ -263,7 +275,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
     const api = await scriptedApi([{ status: 500, body: { error: { code: 'internal_error', message: 'internal error' } } }]);
     const { delays, sleep } = recordingSleep();
     const opts = { baseDelayMs: 100, maxDelayMs: 3_000 };
-    const client = createCheckoutClient({ baseUrl: api.url, ...opts, maxAttempts: 20, sleep, random: seeded(42) });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, ...opts, maxAttempts: 20, sleep, random: seeded(42) });
 
     await expect(client.checkout(request())).rejects.toThrow(CheckoutError);
     expect(api.seen).toHaveLength(20);
@@ -291,7 +303,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
   it('maxAttempts reached: rejects naming the attempts made and the last status', async () => {
     const api = await scriptedApi([unavailable()]);
     const { sleep } = recordingSleep();
-    const client = createCheckoutClient({ baseUrl: api.url, maxAttempts: 3, sleep });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, maxAttempts: 3, sleep });
 
     const error = await client.checkout(request(), { idempotencyKey: 'client-exhausted-1' }).catch((e: unknown) => e);
 
@@ -306,7 +318,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
   it('a Retry-After beyond the total timeout gives up at once instead of sleeping past it', async () => {
     const api = await scriptedApi([unavailable('120')]);
     const { delays, sleep } = recordingSleep();
-    const client = createCheckoutClient({ baseUrl: api.url, totalTimeoutMs: 10_000, sleep });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, totalTimeoutMs: 10_000, sleep });
 
     const error = await client.checkout(request()).catch((e: unknown) => e);
     expect(error).toMatchObject({ reason: 'total_timeout', attempts: 1, lastStatus: 503 });
@@ -320,6 +332,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
     let clock = 0;
     const client = createCheckoutClient({
       baseUrl: api.url,
+      apiKey: SCRIPTED_KEY,
       totalTimeoutMs: 7_000,
       maxAttempts: 100,
       random: () => 0,
@@ -340,7 +353,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
       },
     ]);
     const { delays, sleep } = recordingSleep();
-    const client = createCheckoutClient({ baseUrl: api.url, sleep });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep });
 
     const result = await client.checkout(request(), { idempotencyKey: 'reused-key' });
 
@@ -359,7 +372,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
   ])('%s is final (%s): one attempt, no retry', async (status, expected, body) => {
     const api = await scriptedApi([{ status, body }]);
     const { sleep } = recordingSleep();
-    const client = createCheckoutClient({ baseUrl: api.url, sleep });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep });
     const result = await client.checkout(request());
     expect(result).toMatchObject({ status: expected, httpStatus: status, attempts: 1 });
     expect(api.seen).toHaveLength(1);
@@ -371,7 +384,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
       completed,
     ]);
     const { sleep } = recordingSleep();
-    const result = await createCheckoutClient({ baseUrl: api.url, sleep }).checkout(request());
+    const result = await createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep }).checkout(request());
     expect(result).toMatchObject({ status: 'completed', attempts: 2 });
     expect(api.seen[1]?.key).toBe(api.seen[0]?.key);
   });
@@ -384,17 +397,52 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
       { status: 200, body: { payment_id: 'pay_9', status: 'failed', failure_code: 'insufficient_funds' } },
     ]);
     const { delays, sleep } = recordingSleep();
-    const result = await createCheckoutClient({ baseUrl: api.url, sleep, random: () => 0 }).checkout(request());
+    const result = await createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep, random: () => 0 }).checkout(request());
 
     expect(api.seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /checkout', 'GET /payments/pay_9', 'GET /payments/pay_9', 'GET /payments/pay_9']);
     expect(delays).toEqual([1000, 1000, 2000]);
     expect(result).toMatchObject({ status: 'declined', httpStatus: 200, attempts: 1, polls: 3, paymentId: 'pay_9', error: { code: 'insufficient_funds' } });
   });
 
+  it('the API key goes as Authorization: Bearer on every POST and every poll, and appears in no event or error', async () => {
+    const api = await scriptedApi([
+      unavailable('1'),
+      { status: 202, headers: { Location: '/payments/pay_7', 'Retry-After': '1' }, body: { payment_id: 'pay_7', status: 'pending' } },
+      { status: 200, body: { payment_id: 'pay_7', status: 'completed' } },
+    ]);
+    const events: AttemptEvent[] = [];
+    const { sleep } = recordingSleep();
+    const result = await createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep, onAttempt: (e) => events.push(e) }).checkout(request());
+    expect(result).toMatchObject({ status: 'completed', attempts: 2, polls: 1 });
+    expect(api.seen.map((s) => `${s.method} ${s.authorization}`)).toEqual([
+      `POST Bearer ${SCRIPTED_KEY}`,
+      `POST Bearer ${SCRIPTED_KEY}`,
+      `GET Bearer ${SCRIPTED_KEY}`,
+    ]);
+    expect(JSON.stringify({ events, result })).not.toContain(SCRIPTED_KEY);
+  });
+
+  it('a 202 whose Location is on another origin is not followed: the key never leaves the api', async () => {
+    const elsewhere = await scriptedApi([{ status: 200, body: { payment_id: 'pay_8', status: 'completed' } }]);
+    const api = await scriptedApi([{ status: 202, headers: { Location: `${elsewhere.url}/payments/pay_8` }, body: { payment_id: 'pay_8', status: 'pending' } }]);
+    const { sleep } = recordingSleep();
+    const error = await createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep }).checkout(request()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ reason: 'unexpected_response' });
+    expect((error as Error).message).toMatch(/another origin/);
+    expect((error as Error).message).not.toContain(SCRIPTED_KEY);
+    expect(elsewhere.seen).toEqual([]);
+  });
+
+  it('the API key is required, and one that could not be a header value is refused before any request', () => {
+    const make = (apiKey: unknown) => () => createCheckoutClient({ baseUrl: 'http://127.0.0.1:9', apiKey } as never);
+    for (const bad of [undefined, '', 'sk test', 'sk_test_x\r\nX-Evil: 1', 42]) expect(make(bad)).toThrow(/apiKey is required/);
+    expect(make('sk_test_x')).not.toThrow();
+  });
+
   it('one key per logical checkout: each call makes its own, a given key is used as is, an invalid key is refused before any request', async () => {
     const api = await scriptedApi([completed]);
     const { sleep } = recordingSleep();
-    const client = createCheckoutClient({ baseUrl: api.url, sleep });
+    const client = createCheckoutClient({ baseUrl: api.url, apiKey: SCRIPTED_KEY, sleep });
     const a = await client.checkout(request());
     const b = await client.checkout(request());
     expect(a.idempotencyKey).not.toBe(b.idempotencyKey);
@@ -428,11 +476,20 @@ interface Run {
   stderr: string;
 }
 
+/** No key unless a test gives one: an empty DATA_DIR, so a key npm start left in .data/ is not read. */
+let emptyDataDir: string;
+beforeAll(() => {
+  emptyDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'client-cli-'));
+});
+afterAll(() => {
+  if (emptyDataDir) fs.rmSync(emptyDataDir, { recursive: true, force: true });
+});
+
 function runCliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli.ts', ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, CHECKOUT_API_URL: '', ...env },
+      env: { ...process.env, CHECKOUT_API_URL: '', CHECKOUT_API_KEY: '', DATA_DIR: emptyDataDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -456,19 +513,41 @@ describe('checkout CLI', () => {
     const key = uniqueKey('cli');
     const run = await runCliProcess(
       ['--customer', 'c1', '--amount', '1999', '--currency', 'USD', '--payment-method', 'pm_card_visa', '--key', key],
-      { CHECKOUT_API_URL: stack.api.url },
+      { CHECKOUT_API_URL: stack.api.url, CHECKOUT_API_KEY: stack.api.apiKey },
     );
     expect(run.stderr).toMatch(/^attempt 1: POST \/checkout -> 201; done/m);
+    expect(`${run.stdout}${run.stderr}`).not.toContain(stack.api.apiKey);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ status: 'completed', httpStatus: 201, attempts: 1, idempotencyKey: key, body: { status: 'completed', amount_cents: 1999 } });
     expect(await chargesFor(stack, key)).toHaveLength(1);
   });
 
-  it('a decline exits 2 with the declined result on stdout (--url flag)', async () => {
-    const run = await runCliProcess(['--customer', 'c1', '--amount', '500', '--currency', 'EUR', '--payment-method', 'pm_declined', '--url', stack.api.url]);
-    expect(run.code).toBe(2);
-    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'declined', httpStatus: 402, attempts: 1 });
+  it('a decline exits 2 with the declined result on stdout (--url flag; the key from DATA_DIR/dev-api-key, as npm start writes it)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'client-cli-key-'));
+    try {
+      fs.writeFileSync(path.join(dataDir, 'dev-api-key'), `${stack.api.apiKey}\n`, { mode: 0o600 });
+      const run = await runCliProcess(['--customer', 'c1', '--amount', '500', '--currency', 'EUR', '--payment-method', 'pm_declined', '--url', stack.api.url], {
+        DATA_DIR: dataDir,
+      });
+      expect(run.code).toBe(2);
+      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'declined', httpStatus: 402, attempts: 1 });
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('without a key: exit 1 naming CHECKOUT_API_KEY and the file npm start writes, nothing sent; a refused key: exit 1 saying so', async () => {
+    const args = ['--customer', 'c1', '--amount', '1999', '--currency', 'USD', '--payment-method', 'pm_card_visa', '--url', stack.api.url];
+    const none = await runCliProcess(args);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`checkout: no API key: set CHECKOUT_API_KEY, or start the stack once with npm start (it writes ${path.join(emptyDataDir, 'dev-api-key')})`);
+    expect(none.stdout).toBe('');
+
+    const refused = await runCliProcess(args, { CHECKOUT_API_KEY: `sk_test_${'0'.repeat(43)}` });
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ status: 'invalid_request', httpStatus: 401, attempts: 1, error: { code: 'api_key_invalid' } });
+    expect(refused.stderr).toMatch(/the api refused the API key \(api_key_invalid\)/);
   });
 
   it('--amount 19.99 exits 1 with a usage message naming --amount, and sends nothing', async () => {
@@ -481,14 +560,17 @@ describe('checkout CLI', () => {
 
   it('flag validation names the bad flag', () => {
     const ok = ['--customer', 'c1', '--amount', '1999', '--currency', 'USD', '--payment-method', 'pm_card_visa'];
-    const bad = (args: string[], flag: RegExp) => expect(() => parseCliArgs(args, {})).toThrow(flag);
-    expect(parseCliArgs(ok, {})).toEqual({
+    const keyed = { CHECKOUT_API_KEY: 'sk_test_k' };
+    const bad = (args: string[], flag: RegExp) => expect(() => parseCliArgs(args, keyed)).toThrow(flag);
+    expect(parseCliArgs(ok, keyed)).toEqual({
       request: { customer_id: 'c1', amount_cents: 1999, currency: 'USD', payment_method_id: 'pm_card_visa' },
       url: 'http://127.0.0.1:3000',
+      apiKey: 'sk_test_k',
     });
-    expect(parseCliArgs(ok, { CHECKOUT_API_URL: 'http://api:8080' }).url).toBe('http://api:8080');
-    expect(parseCliArgs([...ok, '--url', 'http://x:1'], { CHECKOUT_API_URL: 'http://api:8080' }).url).toBe('http://x:1');
-    expect(() => parseCliArgs(['--amount', '5'], {})).toThrow(UsageError);
+    expect(parseCliArgs(ok, { ...keyed, CHECKOUT_API_URL: 'http://api:8080' }).url).toBe('http://api:8080');
+    expect(parseCliArgs([...ok, '--url', 'http://x:1'], { ...keyed, CHECKOUT_API_URL: 'http://api:8080' }).url).toBe('http://x:1');
+    expect(() => parseCliArgs(['--amount', '5'], keyed)).toThrow(UsageError);
+    expect(() => parseCliArgs(ok, { DATA_DIR: emptyDataDir })).toThrow(/no API key: set CHECKOUT_API_KEY/);
     bad(['--amount', '5', '--currency', 'USD', '--payment-method', 'pm'], /--customer/);
     for (const amount of ['19.99', '0', '-5', '1e3', 'abc', '100000000', '']) bad(ok.map((a) => (a === '1999' ? amount : a)), /--amount/);
     bad(ok.map((a) => (a === 'USD' ? 'usd' : a)), /--currency/);
