@@ -16,7 +16,7 @@ import { requireJson } from './require-json';
 import { healthRoutes } from './routes/health';
 import { paymentRoutes } from './routes/payments';
 import { reconciliationRoutes } from './routes/reconciliation';
-import { createWebhookRoutes } from './routes/webhooks';
+import { createWebhookRoutes, type CheckWebhookTarget } from './routes/webhooks';
 
 export interface ApiDeps {
   client: Client;
@@ -31,6 +31,10 @@ export interface ApiDeps {
   maxInFlightCheckouts?: number;
   /** Webhooks: how long an endpoint's old secret keeps signing after a rotation; default 24 h. */
   webhookSecretRotationGraceMs?: number;
+  /** Webhooks: whether an endpoint URL may be registered (outbound/webhook-target.ts). */
+  checkWebhookTarget: CheckWebhookTarget;
+  /** Webhooks: endpoints per merchant (default 16) and redeliveries per merchant per minute (default 60). */
+  webhookLimits?: { maxEndpointsPerMerchant?: number; redeliveriesPerMinute?: number };
   /** API keys are checked against HMACs made with this pepper. */
   apiKeyPepper: string;
   /** failed authentications per client address per minute before 429; default 20 */
@@ -62,7 +66,14 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(paymentRoutes({ pool: deps.pool }));
   app.use(reconciliationRoutes({ pool: deps.pool }));
   app.use(
-    createWebhookRoutes({ pool: deps.pool, client: deps.client, taskQueue: deps.taskQueue, secretRotationGraceMs: deps.webhookSecretRotationGraceMs }),
+    createWebhookRoutes({
+      pool: deps.pool,
+      client: deps.client,
+      taskQueue: deps.taskQueue,
+      checkTarget: deps.checkWebhookTarget,
+      secretRotationGraceMs: deps.webhookSecretRotationGraceMs,
+      ...deps.webhookLimits,
+    }),
   );
   app.use((_req, _res, next) => {
     next(new HttpError(404, 'not_found', 'no such route'));

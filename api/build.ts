@@ -9,6 +9,7 @@ import type { ApiConfig } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import { serveMetrics } from '../metrics-server';
+import { checkWebhookTarget, systemResolver } from '../outbound/webhook-target';
 import { createApp } from './app';
 import { createApiMetrics } from './metrics';
 import { startOrphanSweeper } from './orphan-sweeper';
@@ -50,6 +51,8 @@ export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
     rateLimitPerMinute: config.frontDoor.rateLimitPerMinute,
     maxInFlightCheckouts: config.frontDoor.maxInFlightCheckouts,
     webhookSecretRotationGraceMs: config.webhooks.secretRotationGraceMs,
+    checkWebhookTarget: (url) => checkWebhookTarget(url, { allowPrivateNetworks: config.webhookTargets.allowPrivateNetworks, resolve: systemResolver }),
+    webhookLimits: { maxEndpointsPerMerchant: config.webhooks.maxEndpointsPerMerchant, redeliveriesPerMinute: config.webhooks.redeliveriesPerMinute },
     activityBudgets: {
       fraudMs: config.budgets.fraudMs,
       chargeMs: config.budgets.chargeMs,

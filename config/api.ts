@@ -24,6 +24,10 @@ export const apiVars = {
   ORPHAN_PAYMENT_AFTER_MS: ms(120_000),
   // after a rotation the old webhook secret keeps signing this long
   WEBHOOK_SECRET_ROTATION_GRACE_MS: ms(24 * 60 * 60 * 1000),
+  // webhook endpoints a merchant may have (deleted ones not counted), and
+  // redeliveries a merchant may ask for per minute (each one a workflow)
+  WEBHOOK_MAX_ENDPOINTS_PER_MERCHANT: z.coerce.number().int().min(1).default(16),
+  WEBHOOK_REDELIVERIES_PER_MINUTE: z.coerce.number().int().min(1).default(60),
 };
 
 export const apiSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, ...activityBudgetVars, ...apiVars });
@@ -40,7 +44,7 @@ export interface ApiConfig {
   /** PAYMENT_PENDING_MAX_MS, LEDGER_OLD_POLICY_MAX_ATTEMPTS: passed in each workflow input's budgets. */
   paymentRecording: PaymentRecordingConfig;
   frontDoor: { rateLimitPerMinute: number; maxInFlightCheckouts: number; orphanPaymentAfterMs: number };
-  webhooks: { secretRotationGraceMs: number };
+  webhooks: { secretRotationGraceMs: number; maxEndpointsPerMerchant: number; redeliveriesPerMinute: number };
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: which endpoint URLs may be registered (config/webhook-targets.ts). */
   webhookTargets: WebhookTargetsConfig;
   /** API_HEADERS_TIMEOUT_MS, API_REQUEST_TIMEOUT_MS, API_KEEP_ALIVE_TIMEOUT_MS, API_MAX_CONNECTIONS: the HTTP server's (api/server.ts). */
@@ -63,7 +67,11 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       maxInFlightCheckouts: e.MAX_IN_FLIGHT_CHECKOUTS,
       orphanPaymentAfterMs: e.ORPHAN_PAYMENT_AFTER_MS,
     },
-    webhooks: { secretRotationGraceMs: e.WEBHOOK_SECRET_ROTATION_GRACE_MS },
+    webhooks: {
+      secretRotationGraceMs: e.WEBHOOK_SECRET_ROTATION_GRACE_MS,
+      maxEndpointsPerMerchant: e.WEBHOOK_MAX_ENDPOINTS_PER_MERCHANT,
+      redeliveriesPerMinute: e.WEBHOOK_REDELIVERIES_PER_MINUTE,
+    },
     webhookTargets: loadWebhookTargetsConfig(env),
     server: apiServerOf(env, e.EDGE_BUDGET_MS),
   };

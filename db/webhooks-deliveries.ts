@@ -1,7 +1,8 @@
 // SQL for deliveries: one row per (event, endpoint), updated after each HTTP
-// attempt, with every attempt kept in webhook_delivery_attempts.
+// attempt, with every attempt kept in webhook_delivery_attempts. A delivery
+// belongs to its event's merchant; what a merchant reads or changes names it.
 import type pg from 'pg';
-import type { WebhookEndpointRow } from './webhooks-endpoints';
+import { liveSecrets, type WebhookEndpointRow } from './webhooks-endpoints';
 import type { WebhookEventType } from './webhooks-events';
 import { inTransaction, type Pool } from './pool';
 
@@ -12,6 +13,7 @@ export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
 
 export interface WebhookDeliveryRow {
   id: string;
+  merchant_id: string;
   event_id: string;
   endpoint_id: string;
   status: WebhookDeliveryStatus;
@@ -25,40 +27,45 @@ export interface WebhookDeliveryRow {
   updated_at: Date;
 }
 
-/** A delivery with what an attempt needs: the event's bytes and the endpoint. */
+/** A delivery with what an attempt needs: the event's bytes, the endpoint, and every secret that signs now. */
 export interface DeliveryToSend {
   delivery: WebhookDeliveryRow;
   event: { id: string; type: WebhookEventType; body: string };
-  endpoint: WebhookEndpointRow;
+  endpoint: Pick<WebhookEndpointRow, 'id' | 'url' | 'status'>;
+  /** current first; never empty for an endpoint made through insertEndpoint */
+  secrets: string[];
 }
 
 /**
- * Creates the deliveries of an event, one per active endpoint subscribed to
- * its type (none twice), and returns every delivery the event has.
+ * Creates the deliveries of an event, one per active endpoint of the event's
+ * own merchant subscribed to its type (none twice), and returns every
+ * delivery the event has. Merchant and type are read from the event row.
  */
-export async function createDeliveriesForEvent(db: Queryable, eventId: string, type: WebhookEventType): Promise<WebhookDeliveryRow[]> {
+export async function createDeliveriesForEvent(db: Queryable, eventId: string): Promise<WebhookDeliveryRow[]> {
   await db.query(
-    `INSERT INTO webhook_deliveries (id, event_id, endpoint_id)
-     SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $1, e.id
-       FROM webhook_endpoints e
-      WHERE e.status = 'active' AND $2 = ANY (e.events)
+    `INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id)
+     SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), ev.id, e.id, ev.merchant_id
+       FROM webhook_events ev
+       JOIN webhook_endpoints e ON e.merchant_id = ev.merchant_id AND e.status = 'active' AND ev.type = ANY (e.events)
+      WHERE ev.id = $1
      ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
-    [eventId, type],
+    [eventId],
   );
   const res = await db.query<WebhookDeliveryRow>('SELECT * FROM webhook_deliveries WHERE event_id = $1 ORDER BY endpoint_id', [eventId]);
   return res.rows;
 }
 
-export async function findDelivery(db: Queryable, id: string): Promise<WebhookDeliveryRow | undefined> {
-  const res = await db.query<WebhookDeliveryRow>('SELECT * FROM webhook_deliveries WHERE id = $1', [id]);
+/** The merchant's delivery; undefined for a missing one and for another merchant's alike. */
+export async function findDelivery(db: Queryable, merchantId: string, id: string): Promise<WebhookDeliveryRow | undefined> {
+  const res = await db.query<WebhookDeliveryRow>('SELECT * FROM webhook_deliveries WHERE id = $1 AND merchant_id = $2', [id, merchantId]);
   return res.rows[0];
 }
 
 export async function findDeliveryToSend(db: Queryable, id: string): Promise<DeliveryToSend | undefined> {
-  const res = await db.query<{ delivery: WebhookDeliveryRow; event: DeliveryToSend['event']; endpoint: WebhookEndpointRow }>(
+  const res = await db.query<{ delivery: WebhookDeliveryRow; event: DeliveryToSend['event']; endpoint: DeliveryToSend['endpoint'] }>(
     `SELECT row_to_json(d) AS delivery,
             json_build_object('id', ev.id, 'type', ev.type, 'body', ev.body) AS event,
-            row_to_json(e) AS endpoint
+            json_build_object('id', e.id, 'url', e.url, 'status', e.status) AS endpoint
        FROM webhook_deliveries d
        JOIN webhook_events ev ON ev.id = d.event_id
        JOIN webhook_endpoints e ON e.id = d.endpoint_id
@@ -67,13 +74,7 @@ export async function findDeliveryToSend(db: Queryable, id: string): Promise<Del
   );
   const row = res.rows[0];
   if (!row) return undefined;
-  // row_to_json gives timestamps as strings
-  const expires = row.endpoint.previous_secret_expires_at;
-  return {
-    delivery: row.delivery,
-    event: row.event,
-    endpoint: { ...row.endpoint, previous_secret_expires_at: expires ? new Date(expires) : null },
-  };
+  return { ...row, secrets: await liveSecrets(db, row.endpoint.id) };
 }
 
 export interface DeliveryListFilter {
@@ -82,18 +83,26 @@ export interface DeliveryListFilter {
   limit: number;
 }
 
-export async function listDeliveries(
-  db: Queryable,
-  filter: DeliveryListFilter,
-): Promise<Array<WebhookDeliveryRow & { event_type: WebhookEventType; payment_id: string }>> {
-  const res = await db.query<WebhookDeliveryRow & { event_type: WebhookEventType; payment_id: string }>(
-    `SELECT d.*, ev.type AS event_type, ev.payment_id
+export type ListedDelivery = WebhookDeliveryRow & { event_type: WebhookEventType; payment_id: string };
+
+const LIST_SQL = `SELECT d.*, ev.type AS event_type, ev.payment_id
        FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id
-      WHERE ($1::text IS NULL OR d.status = $1) AND ($2::text IS NULL OR d.endpoint_id = $2)
+      WHERE ($1::text IS NULL OR d.status = $1) AND ($2::text IS NULL OR d.endpoint_id = $2) AND ($4::text IS NULL OR d.merchant_id = $4)
       ORDER BY d.created_at DESC, d.id
-      LIMIT $3`,
-    [filter.status ?? null, filter.endpointId ?? null, filter.limit],
-  );
+      LIMIT $3`;
+
+/** The merchant's deliveries, newest first. */
+export async function listDeliveries(db: Queryable, merchantId: string, filter: DeliveryListFilter): Promise<ListedDelivery[]> {
+  const res = await db.query<ListedDelivery>(LIST_SQL, [filter.status ?? null, filter.endpointId ?? null, filter.limit, merchantId]);
+  return res.rows;
+}
+
+/** Every merchant's deliveries, or one's: for operators (admin keys) only. */
+export async function listDeliveriesOfAllMerchants(
+  db: Queryable,
+  filter: DeliveryListFilter & { merchantId?: string },
+): Promise<ListedDelivery[]> {
+  const res = await db.query<ListedDelivery>(LIST_SQL, [filter.status ?? null, filter.endpointId ?? null, filter.limit, filter.merchantId ?? null]);
   return res.rows;
 }
 
@@ -151,11 +160,85 @@ export async function cancelDelivery(db: Queryable, id: string, reason: string):
   );
 }
 
-/** Counts redeliveries: the api names each redelivery's workflow after this number. */
-export async function noteRedelivery(db: Queryable, id: string, redelivery: number): Promise<void> {
-  await db.query('UPDATE webhook_deliveries SET redeliveries = greatest(redeliveries, $2), updated_at = now() WHERE id = $1', [
-    id,
-    redelivery,
-  ]);
+/** The rate window of redeliveries per merchant, in seconds. */
+export const REDELIVERY_WINDOW_SECONDS = 60;
+
+/** A redelivery taken: the delivery is pending again under this number, until released. */
+export interface RedeliveryClaim {
+  delivery: WebhookDeliveryRow;
+  redelivery: number;
+  /** the delivery's status and attempts before the claim, to put back if the workflow cannot start */
+  before: { status: WebhookDeliveryStatus; attempts: number };
+}
+
+export type RedeliveryResult =
+  | { kind: 'claimed'; claim: RedeliveryClaim }
+  | { kind: 'not_found' }
+  /** pending: its workflow (first delivery or an earlier redelivery) is still at it */
+  | { kind: 'in_progress' }
+  | { kind: 'endpoint_not_active'; endpointStatus: string }
+  /** the merchant asked for perMinute redeliveries in the last minute; a slot frees in retryAfterMs */
+  | { kind: 'rate_limited'; perMinute: number; retryAfterMs: number };
+
+/**
+ * Takes the next redelivery of the merchant's delivery: refused while it is
+ * pending, when its endpoint is not active, and past `perMinute` redeliveries
+ * of the merchant in a minute. Taking it marks the delivery pending, so a
+ * second request is refused until this redelivery ends; a lock per merchant
+ * keeps concurrent requests from overshooting the rate.
+ */
+export async function claimRedelivery(pool: Pool, merchantId: string, deliveryId: string, perMinute: number): Promise<RedeliveryResult> {
+  return inTransaction(pool, async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('webhook-redeliveries:' || $1))", [merchantId]);
+    const found = await client.query<WebhookDeliveryRow & { endpoint_status: string }>(
+      `SELECT d.*, e.status AS endpoint_status
+         FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.id = $1 AND d.merchant_id = $2
+          FOR UPDATE OF d`,
+      [deliveryId, merchantId],
+    );
+    const row = found.rows[0];
+    if (!row) return { kind: 'not_found' };
+    if (row.status === 'pending') return { kind: 'in_progress' };
+    if (row.endpoint_status !== 'active') return { kind: 'endpoint_not_active', endpointStatus: row.endpoint_status };
+    // the perMinute-th newest redelivery in the window: while it is there the merchant is at the limit
+    const full = await client.query<{ retry_after_ms: number }>(
+      `SELECT greatest(0, extract(epoch FROM requested_at + make_interval(secs => $2) - clock_timestamp()) * 1000)::float8 AS retry_after_ms
+         FROM webhook_redeliveries
+        WHERE merchant_id = $1 AND requested_at > now() - make_interval(secs => $2)
+        ORDER BY requested_at DESC
+       OFFSET $3 LIMIT 1`,
+      [merchantId, REDELIVERY_WINDOW_SECONDS, perMinute - 1],
+    );
+    if (full.rows[0]) return { kind: 'rate_limited', perMinute, retryAfterMs: full.rows[0].retry_after_ms };
+
+    const redelivery = row.redeliveries + 1;
+    const updated = await client.query<WebhookDeliveryRow>(
+      `UPDATE webhook_deliveries SET status = 'pending', redeliveries = $2, next_attempt_at = NULL, updated_at = now()
+        WHERE id = $1 RETURNING *`,
+      [deliveryId, redelivery],
+    );
+    await client.query('INSERT INTO webhook_redeliveries (delivery_id, redelivery, merchant_id) VALUES ($1, $2, $3)', [deliveryId, redelivery, merchantId]);
+    const delivery = updated.rows[0] as WebhookDeliveryRow;
+    return { kind: 'claimed', claim: { delivery, redelivery, before: { status: row.status, attempts: row.attempts } } };
+  });
+}
+
+/**
+ * Gives a claim back when its workflow could not be started: the delivery's
+ * status and count as before, and the redelivery not counted against the rate.
+ * Changes nothing if an attempt was recorded meanwhile (the workflow did start).
+ */
+export async function releaseRedelivery(pool: Pool, claim: RedeliveryClaim): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    const reverted = await client.query(
+      `UPDATE webhook_deliveries SET status = $3, redeliveries = $2 - 1, updated_at = now()
+        WHERE id = $1 AND redeliveries = $2 AND status = 'pending' AND attempts = $4`,
+      [claim.delivery.id, claim.redelivery, claim.before.status, claim.before.attempts],
+    );
+    if (reverted.rowCount === 1) {
+      await client.query('DELETE FROM webhook_redeliveries WHERE delivery_id = $1 AND redelivery = $2', [claim.delivery.id, claim.redelivery]);
+    }
+  });
 }
 

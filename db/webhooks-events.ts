@@ -27,7 +27,9 @@ export function newEventId(): string {
 
 /**
  * Adds the event for a payment's final status, once: a re-executed activity
- * finds the row already there and gets its id back.
+ * finds the row already there and gets its id back. The event belongs to the
+ * payment's merchant, read from the payment row itself, so it can only ever
+ * go to that merchant's endpoints.
  */
 export async function insertPaymentEvent(
   db: Queryable,
@@ -36,7 +38,8 @@ export async function insertPaymentEvent(
 ): Promise<string> {
   const body: WebhookEventBody = { type, timestamp: new Date().toISOString(), data: payment };
   const inserted = await db.query<{ id: string }>(
-    `INSERT INTO webhook_events (id, type, payment_id, body) VALUES ($1, $2, $3, $4)
+    `INSERT INTO webhook_events (id, type, payment_id, body, merchant_id)
+     SELECT $1, $2, $3, $4, p.merchant_id FROM payments p WHERE p.payment_id = $3
      ON CONFLICT (payment_id, type) DO NOTHING
      RETURNING id`,
     [newEventId(), type, payment.payment_id, JSON.stringify(body)],
@@ -46,7 +49,7 @@ export async function insertPaymentEvent(
     payment.payment_id,
     type,
   ]);
-  if (!existing.rows[0]) throw new Error(`webhook event ${type} for ${payment.payment_id} neither inserted nor found`);
+  if (!existing.rows[0]) throw new Error(`webhook event ${type} for ${payment.payment_id} not inserted: no such payment`);
   return existing.rows[0].id;
 }
 

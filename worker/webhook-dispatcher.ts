@@ -1,5 +1,6 @@
 // The outbox dispatcher: takes payment events the checkout committed and
-// starts one delivery workflow per (event, endpoint). It runs in every worker,
+// starts one delivery workflow per (event, endpoint), an event going only to
+// endpoints of the merchant whose payment it is. It runs in every worker,
 // apart from the checkout, so a webhook can never slow or fail a payment.
 //
 // Nothing is lost between the commit and Temporal: the event row is written in
@@ -55,9 +56,12 @@ export class WebhookDispatcher {
     return dispatched;
   }
 
-  /** Creates the event's deliveries, starts each one's workflow, then marks the event dispatched. */
+  /**
+   * Creates the event's deliveries (to its own merchant's endpoints only),
+   * starts each one's workflow, then marks the event dispatched.
+   */
   async dispatchEvent(event: ClaimedEvent): Promise<WebhookDeliveryRow[]> {
-    const deliveries = await createDeliveriesForEvent(this.deps.pool, event.id, event.type);
+    const deliveries = await createDeliveriesForEvent(this.deps.pool, event.id);
     for (const delivery of deliveries) await startDeliveryWorkflow(this.deps.client, this.deps.taskQueue, delivery);
     await markEventDispatched(this.deps.pool, event.id);
     return deliveries;

@@ -4,7 +4,6 @@
 // Temporal retries it with jitter.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Agent } from 'undici';
-import { signingSecrets } from '../../db/webhooks-endpoints';
 import { cancelDelivery, findDeliveryToSend, recordAttempt, type AttemptResult } from '../../db/webhooks-deliveries';
 import type { Pool } from '../../db/pool';
 import type { DeliverWebhookInput, DeliverWebhookResult } from '../../domain/webhooks';
@@ -42,7 +41,7 @@ export function createWebhookActivities({ pool, http, logger, targets, config }:
       try {
         const found = await findDeliveryToSend(pool, input.deliveryId);
         if (!found) throw ApplicationFailure.nonRetryable(`no webhook delivery ${input.deliveryId}`, FailureType.WebhookDeliveryUnknown);
-        const { delivery, event, endpoint } = found;
+        const { delivery, event, endpoint, secrets } = found;
         if (endpoint.status !== 'active') {
           const reason = `endpoint ${endpoint.status}; not sent`;
           await cancelDelivery(pool, delivery.id, reason);
@@ -51,7 +50,8 @@ export function createWebhookActivities({ pool, http, logger, targets, config }:
         }
 
         const now = new Date();
-        const headers = signWebhook(signingSecrets(endpoint, now), event.id, now, event.body);
+        // every secret not yet expired signs, so a receiver holding any of them verifies
+        const headers = signWebhook(secrets, event.id, now, event.body);
         const t0 = performance.now();
         const answer = await post(endpoint.url, { ...headers }, event.body, ctx.cancellationSignal);
         const durationMs = performance.now() - t0;

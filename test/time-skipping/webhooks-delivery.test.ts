@@ -12,7 +12,9 @@ import { WebhookDispatcher } from '../../worker/webhook-dispatcher';
 import { webhookDeliveryWorkflowId } from '../../domain/webhooks';
 import { newWebhookSecret } from '../../db/webhooks-endpoints';
 import { parseDurationList } from '../../config';
+import { insertMerchant } from '../../db/merchants';
 import { migrate } from '../../db/migrate';
+import { insertPendingPayment } from '../../db/payments';
 import { createPool, type Pool } from '../../db/pool';
 import { listDeliveries, type WebhookDeliveryRow } from '../../db/webhooks-deliveries';
 import { deleteEndpoint, findEndpoint, insertEndpoint, newEndpointId } from '../../db/webhooks-endpoints';
@@ -31,6 +33,7 @@ let http: ReturnType<typeof createWebhookHttpAgent>;
 let bundle: WorkflowBundleWithSourceMap;
 let activities: ReturnType<typeof createWebhookActivities>;
 let dispatcher: WebhookDispatcher;
+let merchantId: string;
 const taskQueue = `ts-webhooks-${crypto.randomUUID()}`;
 const endpoints: string[] = [];
 const receivers: WebhookReceiver[] = [];
@@ -42,11 +45,14 @@ beforeAll(async () => {
   });
   pool = createPool(inject('databaseUrl'), 5);
   await migrate(pool);
+  merchantId = (await insertMerchant(pool, 'time-skipping webhooks')).id;
   http = createWebhookHttpAgent(1_000);
   activities = createWebhookActivities({
     pool,
     http,
     logger: testLogger,
+    // the receivers are 127.0.0.1 literals: nothing here is ever looked up
+    targets: { allowPrivateNetworks: true, resolve: async (host) => Promise.reject(new Error(`no DNS in this test (${host})`)) },
     config: { requestTimeoutMs: 2_000, schedule: { delaysMs: SCHEDULE_MS, jitterRatio: JITTER } },
   });
   // bundled once: a worker runs until one workflow's result, so each test makes its own
@@ -62,7 +68,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   // test files share the database: leave no endpoint that later events would fan out to
-  for (const id of endpoints.splice(0)) await deleteEndpoint(pool, id);
+  for (const id of endpoints.splice(0)) await deleteEndpoint(pool, merchantId, id);
   for (const r of receivers.splice(0)) await r.close();
 });
 
@@ -85,14 +91,28 @@ async function endpointWithReceiver(): Promise<{ endpointId: string; receiver: W
   receivers.push(receiver);
   const url = await receiver.listen(0);
   const endpointId = newEndpointId();
-  await insertEndpoint(pool, { id: endpointId, url, events: ['payment.completed', 'payment.failed', 'payment.refunded'], secret });
+  await insertEndpoint(pool, { id: endpointId, merchantId, url, events: ['payment.completed', 'payment.failed', 'payment.refunded'], secret });
   endpoints.push(endpointId);
   return { endpointId, receiver };
 }
 
+/** A pending payment of this file's merchant: an event belongs to its payment's merchant. */
+async function newPayment(): Promise<string> {
+  const paymentId = `pay_ts_${crypto.randomUUID().replace(/-/g, '')}`;
+  await insertPendingPayment(pool, {
+    merchantId,
+    paymentId,
+    idempotencyKey: paymentId,
+    workflowId: `checkout-test-${paymentId}`,
+    fingerprint: 'time-skipping',
+    request: { customer_id: 'cust_ts', amount_cents: 4200, currency: 'EUR', payment_method_id: 'pm_card_visa' },
+  });
+  return paymentId;
+}
+
 /** A payment.completed in the outbox, dispatched to this test's endpoint; returns its delivery and workflow ID. */
 async function dispatchedEvent(endpointId: string): Promise<{ eventId: string; delivery: WebhookDeliveryRow; workflowId: string }> {
-  const paymentId = `pay_ts_${crypto.randomUUID().replace(/-/g, '')}`;
+  const paymentId = await newPayment();
   const eventId = await insertPaymentEvent(pool, 'payment.completed', { payment_id: paymentId, status: 'completed', amount_cents: 4200, currency: 'EUR' });
   const deliveries = await dispatcher.dispatchEvent({ id: eventId, type: 'payment.completed' });
   const delivery = deliveries.find((d) => d.endpoint_id === endpointId);
@@ -101,7 +121,7 @@ async function dispatchedEvent(endpointId: string): Promise<{ eventId: string; d
 }
 
 async function deliveryRow(id: string): Promise<WebhookDeliveryRow> {
-  const rows = await listDeliveries(pool, { limit: 1_000 });
+  const rows = await listDeliveries(pool, merchantId, { limit: 1_000 });
   const row = rows.find((d) => d.id === id);
   if (!row) throw new Error(`no delivery ${id}`);
   return row;
@@ -140,7 +160,7 @@ describe('webhook delivery schedule (time-skipping)', () => {
     expect(row).toMatchObject({ status: 'dead', attempts: 10, last_status_code: 503, next_attempt_at: null, delivered_at: null });
     expect((await attemptRows(delivery.id)).map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     // in the dead-letter list the api serves (GET /webhook-deliveries?status=dead)
-    expect((await listDeliveries(pool, { status: 'dead', limit: 1_000 })).map((d) => d.id)).toContain(delivery.id);
+    expect((await listDeliveries(pool, merchantId, { status: 'dead', limit: 1_000 })).map((d) => d.id)).toContain(delivery.id);
     // each wait is the schedule's, jittered within ±20 %: not all the same as the schedule
     const timers = await timerDurationsMs(workflowId);
     expect(timers).toHaveLength(9);
@@ -176,10 +196,9 @@ describe('webhook delivery schedule (time-skipping)', () => {
     const result = await deliveryResult(workflowId);
 
     expect(result).toMatchObject({ done: true, status: 'cancelled', attempts: 1, lastStatusCode: 410 });
-    expect(await findEndpoint(pool, endpointId)).toMatchObject({ status: 'disabled', disabled_reason: 'the endpoint answered 410 Gone' });
+    expect(await findEndpoint(pool, merchantId, endpointId)).toMatchObject({ status: 'disabled', disabled_reason: 'the endpoint answered 410 Gone' });
     expect(await deliveryRow(delivery.id)).toMatchObject({ status: 'cancelled', attempts: 1 });
-    const paymentId = `pay_ts_${crypto.randomUUID().replace(/-/g, '')}`;
-    const next = await insertPaymentEvent(pool, 'payment.failed', { payment_id: paymentId, status: 'failed' });
+    const next = await insertPaymentEvent(pool, 'payment.failed', { payment_id: await newPayment(), status: 'failed' });
     const deliveries = await dispatcher.dispatchEvent({ id: next, type: 'payment.failed' });
     expect(deliveries.map((d) => d.endpoint_id)).not.toContain(endpointId);
     expect(receiver.failedOnPurpose).toBe(1);
