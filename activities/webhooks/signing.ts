@@ -1,7 +1,7 @@
 // Standard Webhooks signing: `webhook-signature` is `v1,<base64 HMAC-SHA256>`
-// over `id.timestamp.body`, one signature per valid secret, space-separated,
-// so a receiver holding either the old or the new secret verifies during a
-// rotation.
+// over `id.timestamp.body`, one signature per secret not yet expired,
+// space-separated, so a receiver holding any of them verifies: after two
+// rotations, the first secret still works until its own expiry.
 import { Webhook } from 'standardwebhooks';
 
 export interface SignedHeaders {

@@ -94,4 +94,21 @@ describe('webhook signatures (Standard Webhooks)', () => {
       await upgraded.close();
     }
   });
+
+  it('after two rotations, a receiver holding any of the three live secrets verifies', async () => {
+    const [first, second, third] = [newWebhookSecret(), newWebhookSecret(), newWebhookSecret()];
+    const body = eventBody('pay_two_rotations');
+    const headers = signWebhook([third, second, first], `evt_${crypto.randomUUID()}`, new Date(), body);
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(3);
+    for (const secret of [first, second, third]) {
+      const holder = createWebhookReceiver({ secret });
+      const url = await holder.listen(0);
+      try {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+        expect(res.status).toBe(204);
+      } finally {
+        await holder.close();
+      }
+    }
+  });
 });
