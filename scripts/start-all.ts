@@ -3,7 +3,9 @@
 // as docker-compose's restart policy would); Temporal or Postgres dying, or a
 // part that keeps dying, stops the stack with one line saying so. Ctrl-C stops
 // every process it started.
-import { loadStackConfig } from '../config';
+import path from 'node:path';
+import { apiVars, loadStackConfig } from '../config';
+import type { DevApiKey } from '../stack/dev-api-key';
 import { LocalStack } from '../stack/local-stack';
 import { Supervisor } from '../stack/supervisor';
 
@@ -82,11 +84,13 @@ async function main(): Promise<void> {
     }
 
     log('the stack is up:');
-    log(`  api            http://localhost:${stack.ports.api}  (POST /checkout, GET /payments/{id}, /healthz, /readyz, /metrics)`);
+    log(`  api            http://localhost:${stack.ports.api}  (POST /checkout, GET /payments/{id}, /healthz, /readyz; all but the last two need an API key)`);
+    log(`  api metrics    http://localhost:${apiVars.API_METRICS_PORT.parse(stack.env.API_METRICS_PORT)}/metrics`);
     log(`  Temporal UI    http://localhost:${config.temporal.uiPort}`);
     log(`  Temporal gRPC  ${stack.temporalAddress} (namespace ${stack.namespace})`);
     log(`  payments-stub  http://localhost:${stack.ports.stub}  (GET /charges, /stats, PUT /faults)`);
     log(`  Postgres       ${stack.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
+    if (stack.devApiKey) printDevApiKey(stack.devApiKey, stack.ports.api);
     log('A worker, the api or the stub that dies is restarted. Ctrl-C stops everything.');
   } catch (err) {
     if (stopping) return;
@@ -94,6 +98,32 @@ async function main(): Promise<void> {
     console.error(`[start] failed: ${(err as Error).message}`);
     await stopAll(1);
   }
+}
+
+/**
+ * A new key is printed this once (it is in the file too); a key found in the
+ * file is not printed again, only where it is. Either way, a curl to try.
+ */
+function printDevApiKey(dev: DevApiKey, apiPort: number): void {
+  const file = shownPath(dev.file);
+  if (dev.issued !== undefined) {
+    log(`development merchant ${dev.merchantId}: a new secret API key (${dev.issued}). Shown this once:`);
+    log(`  ${dev.key}`);
+    log(`saved in ${file} (mode 600), where npm run checkout reads it (CHECKOUT_API_KEY overrides it). Try:`);
+  } else {
+    log(`development merchant ${dev.merchantId}: its API key is in ${file} (not shown again; delete the file and restart for a new one). Try:`);
+  }
+  log(
+    `  curl -i -X POST http://localhost:${apiPort}/checkout -H "Authorization: Bearer $(cat ${file})" -H 'Idempotency-Key: order-1001' ` +
+      `-H 'Content-Type: application/json' -d '{"customer_id":"c1","amount_cents":1999,"currency":"USD","payment_method_id":"pm_card_visa"}'`,
+  );
+}
+
+/** The file as the user's shell reaches it: relative to where npm was run (INIT_CWD) when inside it, else absolute; quoted if it must be. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.env.INIT_CWD ?? process.cwd(), file);
+  const shown = relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+  return /^[\w./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`;
 }
 
 function exitOf(code: number | null, signal: NodeJS.Signals | null): string {

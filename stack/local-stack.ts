@@ -1,6 +1,7 @@
 // The whole stack on this machine as child processes: the Temporal dev server,
 // embedded Postgres (or the one at DATABASE_URL), the payments stub, the
-// worker(s) and the api, started in that order and stopped together. npm start
+// worker(s) and the api, started in that order and stopped together; then the
+// development merchant's API key (stack/dev-api-key.ts, `apiKey`). npm start
 // runs it on the configured ports and data directory; drills, the bench and the
 // test setup on free ports in a throwaway directory, and keep the handles to
 // stop, SIGKILL or start again one part (a worker, Temporal, Postgres).
@@ -9,8 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { embeddedDatabaseUrl, loadStackConfig, loadWorkerConfig, type StackConfig } from '../config';
+import pg from 'pg';
+import { pepperOf } from '../accounts/pepper';
+import { embeddedDatabaseUrl, loadApiKeyConfig, loadStackConfig, loadWorkerConfig, type StackConfig } from '../config';
 import { embeddedDatabaseOwnerUrl } from '../config/read';
+import { ensureDevApiKey, type DevApiKey } from './dev-api-key';
 import { stackEnv, type StackPorts } from './env';
 import { freePort } from './free-port';
 import { describeRuntime, preparePostgresRuntime } from './postgres-runtime';
@@ -100,6 +104,8 @@ export class LocalStack {
   stub?: StackPart;
   workers: StackPart[] = [];
   api?: StackPart;
+  /** the development merchant's key, made or found once the api is up (stack/dev-api-key.ts); undefined in production or without an api */
+  devApiKey?: DevApiKey;
   /** other processes started on this stack (startExtra), stopped with it */
   readonly extras = new Map<string, StackPart>();
   /** ms from spawning the last worker started to its being ready (workerReady) */
@@ -167,6 +173,11 @@ export class LocalStack {
     return `http://127.0.0.1:${this.ports.api}`;
   }
 
+  /** The key to call this stack's api with (Authorization: Bearer ...); undefined before the api is up, or in production. */
+  get apiKey(): string | undefined {
+    return this.devApiKey?.key;
+  }
+
   /** Starts every part asked for, in order; on failure the caller stops what did start (start() does). */
   async boot(): Promise<void> {
     const progress = this.options.progress ?? (() => undefined);
@@ -198,7 +209,31 @@ export class LocalStack {
     else if (this.has('postgres')) progress('using the Postgres at DATABASE_URL');
     if (this.has('stub')) await this.startStub();
     if (this.has('worker')) for (let i = 0; i < (this.options.workers ?? 1); i += 1) await this.startWorker();
-    if (this.has('api')) await this.startApi();
+    if (this.has('api')) {
+      await this.startApi();
+      await this.ensureDevApiKey();
+    }
+  }
+
+  /**
+   * The development merchant and its key, once the api has migrated the
+   * database, under the pepper the api uses (same environment, same DATA_DIR).
+   * Production stacks get none: their keys come from `npm run merchant`.
+   */
+  private async ensureDevApiKey(): Promise<void> {
+    const apiKeys = loadApiKeyConfig({ ...this.env, ...this.options.serviceEnv?.api });
+    if (apiKeys.environment === 'production') {
+      this.options.progress?.('CHECKOUT_ENV=production: no development key is made; create merchants and keys with npm run merchant');
+      return;
+    }
+    const db = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 10_000 });
+    db.on('error', () => undefined); // a dropped connection fails the query below, not the process
+    await db.connect();
+    try {
+      this.devApiKey = await ensureDevApiKey(db, { dataDir: this.dir, pepper: pepperOf(apiKeys), keyEnv: apiKeys.keyEnv });
+    } finally {
+      await db.end().catch(() => undefined);
+    }
   }
 
   private async pickPorts(): Promise<void> {
