@@ -24,6 +24,7 @@ import { checkoutWorkflowId } from '../../domain/ids';
 import { createWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
 import type { checkout as checkoutWorkflow } from '../../workflows';
 import { freePort } from '../../stack/free-port';
+import { bearer, createTestMerchant, type TestMerchant } from '../support/merchants';
 import { checkoutBody, quietTemporalRuntime, testApiConfig, testLogger, testWorkerConfig, stubCharges, uniqueKey } from '../support/stack';
 import { testProtection } from '../support/protection';
 
@@ -41,11 +42,11 @@ interface RawAnswer {
   body: any;
 }
 
-/** POST /checkout with an exact body string, keeping the raw answer text. */
-async function postRaw(api: RunningApi, key: string, bodyText: string): Promise<RawAnswer> {
+/** POST /checkout as the merchant, with an exact body string, keeping the raw answer text. */
+async function postRaw(api: RunningApi, merchant: TestMerchant, key: string, bodyText: string): Promise<RawAnswer> {
   const res = await fetch(`${api.url}/checkout`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    headers: { 'content-type': 'application/json', ...bearer(merchant.apiKey), 'idempotency-key': key },
     body: bodyText,
     signal: AbortSignal.timeout(15_000),
   });
@@ -160,6 +161,7 @@ describe('crash after the ledger commit, before the activity completes (docs/des
   let connection: Connection | undefined;
   let client: Client;
   let api: RunningApi | undefined;
+  let merchant: TestMerchant;
   let taskQueue: string;
   let workerEnv: NodeJS.ProcessEnv;
   const workers: WorkerProcess[] = [];
@@ -173,6 +175,7 @@ describe('crash after the ledger commit, before the activity completes (docs/des
     client = new Client({ connection, namespace: NAMESPACE });
     taskQueue = `crash-${uniqueKey('ledger')}`;
     api = await buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: taskQueue, API_BUDGET_MS: String(API_BUDGET_MS) }), { client, pool, logger: testLogger }).listen(0);
+    merchant = await createTestMerchant(pool);
     workerEnv = {
       ...process.env,
       TEMPORAL_ADDRESS: address,
@@ -198,7 +201,7 @@ describe('crash after the ledger commit, before the activity completes (docs/des
   it('a worker SIGKILLed after the ledger commit: the retry on a new worker posts nothing new, one charge, one posting, replay 200', async () => {
     if (!api || !pool || !stub) throw new Error('beforeAll did not finish');
     const key = uniqueKey('crash-after-ledger');
-    const workflowId = checkoutWorkflowId(key);
+    const workflowId = checkoutWorkflowId(merchant.merchantId, key);
     const bodyText = JSON.stringify(checkoutBody({ amount_cents: 3141 }));
 
     // Worker 1 carries the fault hook.
@@ -206,7 +209,7 @@ describe('crash after the ledger commit, before the activity completes (docs/des
     workers.push(crashing);
     const crashingPollers = await waitForNewPoller(client, taskQueue, new Set(), crashing);
 
-    const first = await postRaw(api, key, bodyText);
+    const first = await postRaw(api, merchant, key, bodyText);
     console.log(`[crash after ledger] first answer: ${first.status} ${first.text}`);
     // The workflow cannot finish within the budget once its worker is dead: 202 is expected.
     expect([201, 202]).toContain(first.status);
@@ -260,11 +263,11 @@ describe('crash after the ledger commit, before the activity completes (docs/des
     expect(charges[0]?.id).toBe(outcome.payment.provider_charge_id);
     expect((await stubStats(stub)).charges_applied).toBe(1);
 
-    const payment = await fetch(`${api.url}/payments/${paymentId}`);
+    const payment = await fetch(`${api.url}/payments/${paymentId}`, { headers: bearer(merchant.apiKey) });
     expect(payment.status).toBe(200);
     expect(await payment.json()).toMatchObject({ payment_id: paymentId, status: 'completed', provider_charge_id: charges[0]?.id });
 
-    const replay = await postRaw(api, key, bodyText);
+    const replay = await postRaw(api, merchant, key, bodyText);
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body.payment_id).toBe(paymentId);
@@ -300,6 +303,7 @@ describe("a replay after Temporal's state is wiped (the dedup window, docs/desig
   let connection: Connection | undefined;
   let client: Client;
   let api: RunningApi | undefined;
+  let merchant: TestMerchant;
   let taskQueue: string;
   let bundle: WorkflowBundleWithSourceMap;
   let activities: ReturnType<typeof checkoutActivitiesFor>;
@@ -364,6 +368,7 @@ describe("a replay after Temporal's state is wiped (the dedup window, docs/desig
     connection = await Connection.connect({ address: server.address });
     client = new Client({ connection, namespace: NAMESPACE });
     api = await buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: taskQueue, API_BUDGET_MS: String(API_BUDGET_MS) }), { client, pool, logger: testLogger }).listen(0);
+    merchant = await createTestMerchant(pool);
   });
 
   afterAll(async () => {
@@ -382,11 +387,11 @@ describe("a replay after Temporal's state is wiped (the dedup window, docs/desig
   it('with Temporal stopped, then restarted empty on the same port, a replay is 200 byte-for-byte and charges nothing', async () => {
     if (!api || !stub || !server) throw new Error('beforeAll did not finish');
     const key = uniqueKey('wiped');
-    const workflowId = checkoutWorkflowId(key);
+    const workflowId = checkoutWorkflowId(merchant.merchantId, key);
     const countQuery = `WorkflowId = "${workflowId}"`;
     const bodyText = JSON.stringify(checkoutBody({ amount_cents: 2718 }));
 
-    const first = await postRaw(api, key, bodyText);
+    const first = await postRaw(api, merchant, key, bodyText);
     expect(first.status, first.text).toBe(201);
     expect(first.headers.get('idempotent-replayed')).toBeNull();
     expect(first.body).toMatchObject({ status: 'completed', amount_cents: 2718 });
@@ -405,7 +410,7 @@ describe("a replay after Temporal's state is wiped (the dedup window, docs/desig
     const notReady = await fetch(`${api.url}/readyz`, { signal: AbortSignal.timeout(5_000) });
     expect(notReady.status).toBe(503);
     expect(((await notReady.json()) as { temporal: string }).temporal).not.toBe('ok');
-    const whileDown = await postRaw(api, key, bodyText);
+    const whileDown = await postRaw(api, merchant, key, bodyText);
     expect(whileDown.status, whileDown.text).toBe(200);
     expect(whileDown.headers.get('idempotent-replayed')).toBe('true');
     expect(whileDown.text).toBe(first.text);
@@ -415,7 +420,7 @@ describe("a replay after Temporal's state is wiped (the dedup window, docs/desig
     worker = await startWorker(server.address);
     await waitUntilReady();
 
-    const afterWipe = await postRaw(api, key, bodyText);
+    const afterWipe = await postRaw(api, merchant, key, bodyText);
     expect(afterWipe.status, afterWipe.text).toBe(200);
     expect(afterWipe.headers.get('idempotent-replayed')).toBe('true');
     expect(afterWipe.body).toEqual(first.body);

@@ -5,10 +5,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { CONFIG_VARIABLES } from '../../config';
+import { devApiKeyPath, readDevApiKey } from '../../stack/dev-api-key';
 import { freePort } from '../../stack/free-port';
 
 export interface StartPorts {
   api: number;
+  /** the api's /metrics (API_METRICS_PORT) */
+  apiMetrics: number;
   stub: number;
   pg: number;
   temporal: number;
@@ -16,16 +19,18 @@ export interface StartPorts {
 }
 
 export async function freeStartPorts(): Promise<StartPorts> {
-  return { api: await freePort(), stub: await freePort(), pg: await freePort(), temporal: await freePort(), temporalUi: await freePort() };
+  return { api: await freePort(), apiMetrics: await freePort(), stub: await freePort(), pg: await freePort(), temporal: await freePort(), temporalUi: await freePort() };
 }
 
 /** The environment npm start gets: ours without any of the stack's variables, then the ports given. */
 export function startEnv(ports: StartPorts, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of [...CONFIG_VARIABLES, 'LATENCY_MS', 'FAIL_RATE', 'FAULT_MODE']) delete env[name];
+  // CHECKOUT_API_KEY too: the key is the one this npm start makes
+  for (const name of [...CONFIG_VARIABLES, 'LATENCY_MS', 'FAIL_RATE', 'FAULT_MODE', 'CHECKOUT_API_KEY']) delete env[name];
   return {
     ...env,
     PORT: String(ports.api),
+    API_METRICS_PORT: String(ports.apiMetrics),
     STUB_PORT: String(ports.stub),
     EMBEDDED_PG_PORT: String(ports.pg),
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
@@ -194,14 +199,25 @@ export function postgresCanExecute(file: string, user: { uid: number; gid: numbe
   return spawnSync('/bin/sh', ['-c', 'test -x "$1"', 'sh', file], { uid: user.uid, gid: user.gid }).status === 0;
 }
 
+/**
+ * The development merchant's key npm start wrote to <dataDir>/dev-api-key once
+ * its api was up (stack/dev-api-key.ts): how a caller of that stack gets a key.
+ */
+export function devApiKeyIn(dataDir: string): string {
+  const key = readDevApiKey(dataDir, {});
+  if (key === undefined) throw new Error(`npm start wrote no key to ${devApiKeyPath(dataDir)}`);
+  return key;
+}
+
 export async function postCheckout(
   apiUrl: string,
+  apiKey: string,
   key: string,
   body: Record<string, unknown> = { customer_id: 'c1', amount_cents: 1999, currency: 'USD', payment_method_id: 'pm_card_visa' },
 ): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${apiUrl}/checkout`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, 'idempotency-key': key },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });

