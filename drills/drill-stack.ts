@@ -3,6 +3,9 @@
 // LocalStack on free ports, plus what drills read (a pool, a client, the stub).
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { issueApiKey } from '../accounts/issue-key';
+import { pepperOf } from '../accounts/pepper';
+import { loadApiKeyConfig } from '../config';
 import { createPool, type Pool } from '../db/pool';
 import { THROWAWAY_ENV } from '../stack/env';
 import { LocalStack, type StackPart } from '../stack/local-stack';
@@ -34,6 +37,10 @@ export class DrillStack {
         // drills drive load from a few customers; the rate limit is not under test
         RATE_LIMIT_PER_MINUTE: '100000000',
         MAX_IN_FLIGHT_CHECKOUTS: '100000',
+        // one key drives every checkout of a drill
+        KEY_RATE_LIMIT_PER_MINUTE: '100000000',
+        // the api's metrics on a free port: another stack (or npm start) may hold the default
+        API_METRICS_PORT: '0',
         ...options.env,
       },
       // the worker's "worker started" line is its readiness
@@ -75,6 +82,28 @@ export class DrillStack {
 
   get stubUrl(): string {
     return this.local.stubUrl;
+  }
+
+  /** The development merchant's secret key (stack/dev-api-key.ts), for every call to the api. */
+  get apiKey(): string {
+    return mustHave(this.local.apiKey, "the api's key");
+  }
+
+  /** The merchant the drill's checkouts belong to. */
+  get merchantId(): string {
+    return mustHave(this.local.devApiKey, "the api's key").merchantId;
+  }
+
+  /** A new admin key, for the operator routes (GET /reconciliation/runs), under the pepper the api uses. */
+  async adminApiKey(): Promise<string> {
+    const config = loadApiKeyConfig(this.local.env);
+    const { key } = await issueApiKey(this.pool, { merchantId: null, kind: 'admin', env: config.keyEnv, pepper: pepperOf(config), label: 'drill' });
+    return key;
+  }
+
+  /** Authorization with the stack's key, for a hand-made request. */
+  authHeaders(): Record<string, string> {
+    return { authorization: `Bearer ${this.apiKey}` };
   }
 
   get temporal(): RunningDevServer {

@@ -27,13 +27,25 @@ export function logicalCheckouts(n: number, label: string, shape: (i: number) =>
   }));
 }
 
+/** Where the checkouts go: an api and the key to call it with (a DrillStack is one). */
+export interface ApiTarget {
+  apiUrl: string;
+  apiKey: string;
+}
+
 /** Sends every logical checkout (and its copies) with at most `concurrency` in flight. */
 export async function drive(
-  apiUrl: string,
+  api: ApiTarget,
   items: LogicalCheckout[],
   options: { concurrency: number; log: (line: string) => void; totalTimeoutMs?: number },
 ): Promise<LoadResult> {
-  const client = createCheckoutClient({ baseUrl: apiUrl, maxAttempts: 30, totalTimeoutMs: options.totalTimeoutMs ?? 300_000, requestTimeoutMs: 10_000 });
+  const client = createCheckoutClient({
+    baseUrl: api.apiUrl,
+    apiKey: api.apiKey,
+    maxAttempts: 30,
+    totalTimeoutMs: options.totalTimeoutMs ?? 300_000,
+    requestTimeoutMs: 10_000,
+  });
   const results: CheckoutResult[] = [];
   const errors: string[] = [];
   const latenciesMs: number[] = [];

@@ -116,7 +116,7 @@ async function submit(stack: DrillStack, n: number, concurrency: number, log: (l
             try {
               const res = await fetch(`${stack.apiUrl}/checkout`, {
                 method: 'POST',
-                headers: { 'content-type': 'application/json', 'idempotency-key': `backlog-${run}-${i}` },
+                headers: { 'content-type': 'application/json', ...stack.authHeaders(), 'idempotency-key': `backlog-${run}-${i}` },
                 body,
                 signal: AbortSignal.timeout(15_000),
               });

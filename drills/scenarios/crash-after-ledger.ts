@@ -12,7 +12,7 @@ export const crashAfterLedger: Drill = {
     const crashes = short ? 2 : 5;
     const n = short ? 40 : 150;
     const items = logicalCheckouts(n, 'ledgercrash');
-    const load = drive(stack.apiUrl, items, { concurrency: 8, log });
+    const load = drive(stack, items, { concurrency: 8, log });
     for (let i = 1; i <= crashes; i += 1) {
       // the hook kills the worker after its first ledger commit (CHECKOUT_CRASH_AFTER_LEDGER_COMMIT)
       const worker = await stack.startWorker({ CHECKOUT_CRASH_AFTER_LEDGER_COMMIT: '1' });

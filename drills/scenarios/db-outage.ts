@@ -115,7 +115,7 @@ export const dbOutage: Drill = {
 
     // the burst: every logical checkout through the bundled client, same key on every retry
     // waits at most 2 s between tries, so the burst resumes soon after Postgres is back
-    const client = createCheckoutClient({ baseUrl: stack.apiUrl, maxAttempts: 60, maxDelayMs: 2_000, totalTimeoutMs: downMs + 120_000, requestTimeoutMs: 10_000 });
+    const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 60, maxDelayMs: 2_000, totalTimeoutMs: downMs + 120_000, requestTimeoutMs: 10_000 });
     const run = crypto.randomUUID().slice(0, 8);
     const results: CheckoutResult[] = [];
     const errors: string[] = [];

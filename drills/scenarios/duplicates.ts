@@ -11,7 +11,7 @@ export const duplicates: Drill = {
     const n = short ? 200 : 1_000;
     const items = logicalCheckouts(n, 'dup', (i) => ({ copies: 1 + (i % 5), parallel: i % 3 === 0 }));
     log(`sending ${n} logical checkouts, ${items.reduce((s, i) => s + (i.copies ?? 1), 0)} requests`);
-    const load = await drive(stack.apiUrl, items, { concurrency: 16, log });
+    const load = await drive(stack, items, { concurrency: 16, log });
     await stack.waitUntilSettled(120_000);
     const stats = await stack.stubStats();
     const postings = Number((await stack.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_transactions WHERE step = 'charge'`)).rows[0]?.n);

@@ -10,7 +10,7 @@ export const keyReuse: Drill = {
     const stack = await startStack();
     const n = short ? 50 : 300;
     const items = logicalCheckouts(n, 'reuse');
-    await drive(stack.apiUrl, items, { concurrency: 8, log });
+    await drive(stack, items, { concurrency: 8, log });
     const before = await stack.stubStats();
     const workflowsBefore = (await stack.client.workflow.count('WorkflowType = "checkout"')).count;
     log(`reusing ${n} keys with another amount, currency or payment method`);
@@ -23,7 +23,7 @@ export const keyReuse: Drill = {
         else changed.payment_method_id = 'pm_other_card';
         const res = await fetch(`${stack.apiUrl}/checkout`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': item.key },
+          headers: { 'content-type': 'application/json', ...stack.authHeaders(), 'idempotency-key': item.key },
           body: JSON.stringify(changed),
         });
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;

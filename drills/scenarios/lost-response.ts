@@ -12,7 +12,7 @@ export const lostResponse: Drill = {
     const n = short ? 100 : 500;
     await stack.setFaults({ mode: 'lost_response', fail_rate: 0.3 });
     log(`${n} checkouts with 30 % of provider answers lost`);
-    const load = await drive(stack.apiUrl, logicalCheckouts(n, 'lost'), { concurrency: 16, log });
+    const load = await drive(stack, logicalCheckouts(n, 'lost'), { concurrency: 16, log });
     await stack.setFaults({ mode: 'ok', fail_rate: null });
     await stack.waitUntilSettled(120_000);
     const stats = await stack.stubStats();

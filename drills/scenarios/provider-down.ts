@@ -31,7 +31,7 @@ export const providerDown: Drill = {
 
     // all at once through the bundled client, which follows each 202 until the payment is final
     log(`provider unavailable; sending ${n} checkouts`);
-    const load = drive(stack.apiUrl, logicalCheckouts(n, 'down'), { concurrency: n, log });
+    const load = drive(stack, logicalCheckouts(n, 'down'), { concurrency: n, log });
     log(`waiting for ${openPeriods} open periods of ${OPEN_MS} ms`);
     const periodsSeen = () => new Set(sampler.samples.map((s) => s.extra.openedAt).filter(Boolean)).size;
     const outageDeadline = Date.now() + 30_000 + openPeriods * (OPEN_MS + 5_000);

@@ -44,7 +44,7 @@ export const reconciliation: Drill = {
     const failures: string[] = [];
     const n = short ? 30 : 200;
     log(`${n} checkouts; the Schedule ticks every ${intervalMs / 1000} s (settle ${settleMs / 1000} s, overlap ${overlapMs / 1000} s)`);
-    const load = await drive(stack.apiUrl, logicalCheckouts(n, 'recon'), { concurrency: 8, log });
+    const load = await drive(stack, logicalCheckouts(n, 'recon'), { concurrency: 8, log });
     if ((await stack.waitUntilSettled(120_000)) < 0) failures.push('checkouts still running 120 s after the load');
 
     const injectedKey = `drill-injected-${crypto.randomUUID()}`;
@@ -63,7 +63,9 @@ export const reconciliation: Drill = {
     if (others.length > 0) failures.push(`${others.length} findings for checkouts that were recorded: ${others.slice(0, 3).map((f) => `${f.kind} ${f.provider_charge_id}`).join(', ')}`);
 
     // the api shows it, once, across every run it lists
-    const listed = (await (await fetch(`${stack.apiUrl}/reconciliation/runs?limit=100`)).json()) as {
+    // an operator route: an admin key, not the merchant's
+    const adminKey = await stack.adminApiKey();
+    const listed = (await (await fetch(`${stack.apiUrl}/reconciliation/runs?limit=100`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as {
       data: Array<{ run_id: string; mismatches: Array<{ provider_charge_id: string; kind: string }> }>;
     };
     const listedTimes = listed.data.flatMap((r) => r.mismatches).filter((m) => m.provider_charge_id === injected.id).length;

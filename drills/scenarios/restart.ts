@@ -46,7 +46,7 @@ export const restart: Drill = {
 
     // steady load through the bundled client until both restarts are over
     let restartsOver = false;
-    const client = createCheckoutClient({ baseUrl: stack.apiUrl, maxAttempts: 30, totalTimeoutMs: 600_000, requestTimeoutMs: 10_000 });
+    const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 30, totalTimeoutMs: 600_000, requestTimeoutMs: 10_000 });
     const run = crypto.randomUUID().slice(0, 8);
     const results: CheckoutResult[] = [];
     const errors: string[] = [];

@@ -58,11 +58,11 @@ async function runOnce(kind: 'naive' | 'ours', ctx: DrillContext, plan: Plan): P
   const naive = createNaiveCharger({ providerUrl: stack.stubUrl, requestTimeoutMs: NAIVE_REQUEST_TIMEOUT_MS, connectTimeoutMs: 500 });
   const warmUp = logicalCheckouts(WARM_UP, `warmup-${kind}`);
   if (kind === 'naive') for (const item of warmUp) await naive.checkout(item.request, item.key);
-  else await drive(stack.apiUrl, warmUp, { concurrency: 4, log });
+  else await drive(stack, warmUp, { concurrency: 4, log });
   const baseline = (await stack.stubStats()).attempts;
   const n = Math.round(RATE * plan.durationS);
   const items = logicalCheckouts(n, `storm-${kind}`);
-  const ours = createCheckoutClient({ baseUrl: stack.apiUrl, totalTimeoutMs: 180_000 });
+  const ours = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, totalTimeoutMs: 180_000 });
   const outcomes: Record<string, number> = {};
   const latenciesMs: number[] = [];
   let posts = 0;

@@ -106,7 +106,7 @@ async function deploys({ short, log, startStack }: DrillContext, bundle: string)
     if (event.httpStatus === undefined) connectionErrors += 1;
     else answers.set(String(event.httpStatus), (answers.get(String(event.httpStatus)) ?? 0) + 1);
   };
-  const client = createCheckoutClient({ baseUrl: stack.apiUrl, maxAttempts: 30, totalTimeoutMs: 300_000, requestTimeoutMs: 10_000, onAttempt });
+  const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 30, totalTimeoutMs: 300_000, requestTimeoutMs: 10_000, onAttempt });
   const run = crypto.randomUUID().slice(0, 8);
   const results: CheckoutResult[] = [];
   const errors: string[] = [];

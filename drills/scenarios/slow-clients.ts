@@ -24,6 +24,12 @@ export interface SlowBodyAttackOptions {
   maxOpens: number;
   /** The declared body length: far more than will ever be sent. */
   contentLength?: number;
+  /**
+   * Sent as the Bearer key of every request: an attacker holding a key is the
+   * hard case, whose bodies the api must wait for. Omitted: no key, and the api
+   * answers 401 after the headers (and throttles the address).
+   */
+  apiKey?: string;
 }
 
 export interface SlowBodyStats {
@@ -61,6 +67,7 @@ export function startSlowBodyAttack(apiUrl: string, options: SlowBodyAttackOptio
   const port = Number(url.port);
   const contentLength = options.contentLength ?? 4_096;
   const run = crypto.randomUUID().slice(0, 8);
+  const authorization = options.apiKey === undefined ? '' : `Authorization: Bearer ${options.apiKey}\r\n`;
   const stats: SlowBodyStats = { opened: 0, peakOpen: 0, closedByServer: 0, answers: {}, lifetimesMs: [], openAtStop: 0, oldestAtStopMs: 0 };
   const open = new Map<net.Socket, { openedAt: number; timer?: NodeJS.Timeout }>();
   let stopping = false;
@@ -77,7 +84,7 @@ export function startSlowBodyAttack(apiUrl: string, options: SlowBodyAttackOptio
     socket.setNoDelay(true);
     socket.on('connect', () => {
       socket.write(
-        `POST /checkout HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\n` +
+        `POST /checkout HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\n${authorization}` +
           `Idempotency-Key: slow-${run}-${n}\r\nContent-Length: ${contentLength}\r\n\r\n{`,
       );
       // the first trickled byte at a random point of the period, so the writes spread out
@@ -141,9 +148,10 @@ export const slowClients: Drill = {
     const ratePerS = short ? 2 : 4;
     const n = Math.floor((attackMs / 1000 - 3) * ratePerS);
 
-    await drive(stack.apiUrl, logicalCheckouts(WARM_UP, 'slow-clients-warmup'), { concurrency: WARM_UP, log });
+    await drive(stack, logicalCheckouts(WARM_UP, 'slow-clients-warmup'), { concurrency: WARM_UP, log });
     log(`opening ${SLOW_CONNECTIONS} slow-body connections (one byte a second) for ${attackMs / 1000} s; MAX_IN_FLIGHT_CHECKOUTS ${maxInFlight}`);
     const attack = startSlowBodyAttack(stack.apiUrl, {
+      apiKey: stack.apiKey,
       connections: SLOW_CONNECTIONS,
       byteEveryMs: 1_000,
       // every connection may be cut and reopened once per request timeout, with room to spare
@@ -165,7 +173,7 @@ export const slowClients: Drill = {
       posts.push({ httpStatus: event.httpStatus, error: event.error, ms: now - (nextSendAt.get(event.idempotencyKey) ?? now) });
       nextSendAt.set(event.idempotencyKey, now + (event.nextDelayMs ?? 0));
     };
-    const client = createCheckoutClient({ baseUrl: stack.apiUrl, maxAttempts: 3, totalTimeoutMs: 15_000, requestTimeoutMs: 10_000, onAttempt });
+    const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 3, totalTimeoutMs: 15_000, requestTimeoutMs: 10_000, onAttempt });
     const items = logicalCheckouts(n, 'slow-clients');
     const outcomes = await Promise.all(
       items.map(async (item, i) => {

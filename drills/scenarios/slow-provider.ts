@@ -21,7 +21,7 @@ export const slowProvider: Drill = {
   async run({ short, log, startStack }) {
     const stack = await startStack();
     const n = short ? 20 : 200;
-    await drive(stack.apiUrl, logicalCheckouts(WARM_UP, 'slow-warmup'), { concurrency: WARM_UP, log });
+    await drive(stack, logicalCheckouts(WARM_UP, 'slow-warmup'), { concurrency: WARM_UP, log });
     await stack.setFaults({ latency_ms: LATENCY_MS });
 
     // /healthz every 100 ms while the checkouts are in flight
@@ -45,7 +45,7 @@ export const slowProvider: Drill = {
         const t = performance.now();
         const answer = await fetch(`${stack.apiUrl}/checkout`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': item.key },
+          headers: { 'content-type': 'application/json', ...stack.authHeaders(), 'idempotency-key': item.key },
           body: JSON.stringify(item.request),
           signal: AbortSignal.timeout(15_000),
         }).then(
@@ -71,7 +71,7 @@ export const slowProvider: Drill = {
     if (wrong.length > 0) {
       // a caller resends a refused checkout with its key; without that its reserved payment would wait for ever
       log(`resending the ${wrong.length} checkouts not accepted, with the same keys`);
-      await drive(stack.apiUrl, wrong.map((a) => a.item), { concurrency: 8, log });
+      await drive(stack, wrong.map((a) => a.item), { concurrency: 8, log });
     }
     const settled = await stack.waitUntilSettled(180_000, (open, pending) => log(`  ... ${open} open, ${pending} pending`));
     const settledMs = settled < 0 ? -1 : Date.now() - recoveryStart;

@@ -33,7 +33,7 @@ export const webhookOutage: Drill = {
     const url = `http://127.0.0.1:${port}/webhooks`;
     const created = await fetch(`${stack.apiUrl}/webhook-endpoints`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...stack.authHeaders() },
       body: JSON.stringify({ url, events: ['payment.completed', 'payment.failed', 'payment.refunded'] }),
     });
     if (created.status !== 201) throw new Error(`POST /webhook-endpoints answered ${created.status}`);
@@ -44,7 +44,7 @@ export const webhookOutage: Drill = {
     const outageStarted = Date.now();
     // one in six declined: payment.failed events too
     const items = logicalCheckouts(n, 'webhook', (i) => (i % 6 === 5 ? { request: { customer_id: `cust_${i % 50}`, amount_cents: 500, currency: 'USD', payment_method_id: 'pm_declined' } } : {}));
-    const load = await drive(stack.apiUrl, items, { concurrency: 8, log });
+    const load = await drive(stack, items, { concurrency: 8, log });
     await stack.waitUntilSettled(120_000);
     const killed = await stack.killWorkers();
     log(`SIGKILLed ${killed} worker(s) with the endpoint still down; starting 2 fresh`);

@@ -17,7 +17,7 @@ export const workerCrash: Drill = {
     const crashes = short ? 2 : 5;
     log(`${n} checkouts on ${workers} workers; SIGKILLing them ${crashes} times along the way`);
     let loadDone = false;
-    const load = drive(stack.apiUrl, logicalCheckouts(n, 'workercrash'), { concurrency: 16, log }).finally(() => {
+    const load = drive(stack, logicalCheckouts(n, 'workercrash'), { concurrency: 16, log }).finally(() => {
       loadDone = true;
     });
     const openAtCrash: number[] = [];
