@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { apiServerOf, type ApiServerSettings } from './api-server';
+import { loadApiKeyConfig, type ApiKeyConfig } from './api-keys';
 import { activityBudgetVars, databaseOf, databaseVars, processVars, temporalOf, temporalVars, type DatabaseConfig, type TemporalConfig } from './common';
 import { loadDatabaseSessionConfig, type DatabaseSessionConfig } from './database-session';
 import { paymentRecordingOf, type PaymentRecordingConfig } from './payment-recording';
@@ -11,6 +12,8 @@ import { loadWebhookTargetsConfig, type WebhookTargetsConfig } from './webhook-t
 
 export const apiVars = {
   PORT: port(3000),
+  // GET /metrics, on a port of its own (not the public one); 0 picks a free port
+  API_METRICS_PORT: port(9465),
   // the budget shrinks inward, edge > api > activity > HTTP call; checked below
   EDGE_BUDGET_MS: ms(10_000),
   API_BUDGET_MS: ms(3_000),
@@ -28,12 +31,15 @@ export const apiVars = {
   // redeliveries a merchant may ask for per minute (each one a workflow)
   WEBHOOK_MAX_ENDPOINTS_PER_MERCHANT: z.coerce.number().int().min(1).default(16),
   WEBHOOK_REDELIVERIES_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  // Behind a proxy (docker-compose's nginx): how many hops of X-Forwarded-For
+  // to trust for the client address (failed-authentication throttle); 0: none.
+  API_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
 };
 
 export const apiSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, ...activityBudgetVars, ...apiVars });
 
 export interface ApiConfig {
-  api: { port: number; host: string };
+  api: { port: number; host: string; metricsPort: number };
   logLevel: string;
   temporal: TemporalConfig;
   database: DatabaseConfig;
@@ -49,12 +55,15 @@ export interface ApiConfig {
   webhookTargets: WebhookTargetsConfig;
   /** API_HEADERS_TIMEOUT_MS, API_REQUEST_TIMEOUT_MS, API_KEEP_ALIVE_TIMEOUT_MS, API_MAX_CONNECTIONS: the HTTP server's (api/server.ts). */
   server: ApiServerSettings;
+  /** API keys: the pepper, the key environment, failed-authentication throttle, per-key rate (config/api-keys.ts). */
+  apiKeys: ApiKeyConfig;
+  trustProxyHops: number;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const e = parse(apiSchema, env);
   const config: ApiConfig = {
-    api: { port: e.PORT, host: e.HOST },
+    api: { port: e.PORT, host: e.HOST, metricsPort: e.API_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
     temporal: temporalOf(e),
     database: databaseOf(e),
@@ -74,6 +83,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     },
     webhookTargets: loadWebhookTargetsConfig(env),
     server: apiServerOf(env, e.EDGE_BUDGET_MS),
+    apiKeys: loadApiKeyConfig(env),
+    trustProxyHops: e.API_TRUST_PROXY,
   };
   checkBudgets(config.budgets);
   return config;

@@ -5,6 +5,7 @@
 // that reads it with a message naming the variable. The payments-stub and the
 // webhook receiver have configs of their own, in their folders.
 import { API_SERVER_VARIABLES } from './api-server';
+import { API_KEY_VARIABLES } from './api-keys';
 import { apiSchema } from './api';
 import { DATABASE_SESSION_VARIABLES } from './database-session';
 import { PAYMENT_RECORDING_VARIABLES } from './payment-recording';
@@ -15,6 +16,7 @@ import { WORKER_SHUTDOWN_VARIABLES } from './worker-shutdown';
 
 export * from './api';
 export * from './api-server';
+export * from './api-keys';
 export * from './common';
 export * from './database-session';
 export * from './payment-recording';
@@ -31,6 +33,7 @@ export const CONFIG_VARIABLES: string[] = [
     ...DATABASE_SESSION_VARIABLES,
     ...PAYMENT_RECORDING_VARIABLES,
     ...API_SERVER_VARIABLES,
+    ...API_KEY_VARIABLES,
     ...WORKER_SHUTDOWN_VARIABLES,
     ...WEBHOOK_TARGET_VARIABLES,
   ]),

@@ -37,7 +37,9 @@ export function authenticateRequests(deps: AuthDeps): RequestHandler {
     }
     const result = await authenticate(deps.pool, req.header('authorization'), deps.pepper);
     if (!result.ok) {
-      deps.throttle.recordFailure(address);
+      // a key that was presented and refused costs a lookup and may be a guess;
+      // no key at all is a client that forgot it, and costs nothing
+      if (result.reason !== 'missing') deps.throttle.recordFailure(address);
       const [code, message] = REFUSALS[result.reason];
       const error = result.reason === 'missing' ? '' : ', error="invalid_token"';
       next(new HttpError(401, code, message, undefined, { 'WWW-Authenticate': `Bearer realm="checkout"${error}` }));

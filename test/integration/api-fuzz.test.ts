@@ -347,7 +347,7 @@ describe('api fuzz', () => {
       ).rows.map((row) => row.idempotency_key),
     );
     const expectedCharged = new Set([...answeredCompleted, ...completedLater]);
-    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key.startsWith(checkoutWorkflowId(prefix)));
+    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key.startsWith(checkoutWorkflowId(stack.merchant.merchantId, prefix)));
     const chargedKeys = charges.map((c) => c.idempotency_key.slice('checkout-'.length, -':charge'.length));
     const validBodies = new Map<string, CheckoutBody[]>();
     requests.forEach((r, i) => {

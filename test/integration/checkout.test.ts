@@ -4,7 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutWorkflowId } from '../../domain/ids';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { checkoutBody, postCheckout, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
+import { authHeaders, checkoutBody, postCheckout, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 
@@ -36,7 +36,7 @@ describe('POST /checkout, happy path', () => {
     expect(res.body.provider_charge_id).toMatch(/^ch_/);
     expect(Number.isNaN(Date.parse(res.body.created_at))).toBe(false);
 
-    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(key)}:charge`);
+    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, key)}:charge`);
     expect(charges).toHaveLength(1);
     expect(charges[0]).toMatchObject({ id: res.body.provider_charge_id, amount_cents: 2599, currency: 'EUR' });
 
@@ -57,7 +57,7 @@ describe('POST /checkout, happy path', () => {
     const created = await postCheckout(stack.api, uniqueKey('get'), checkoutBody({ amount_cents: 750 }));
     expect(created.status).toBe(201);
 
-    const res = await fetch(`${stack.api.url}/payments/${created.body.payment_id}`);
+    const res = await fetch(`${stack.api.url}/payments/${created.body.payment_id}`, { headers: authHeaders(stack.api) });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
       payment_id: created.body.payment_id,
@@ -68,7 +68,7 @@ describe('POST /checkout, happy path', () => {
       created_at: created.body.created_at,
     });
 
-    const missing = await fetch(`${stack.api.url}/payments/pay_does_not_exist`);
+    const missing = await fetch(`${stack.api.url}/payments/pay_does_not_exist`, { headers: authHeaders(stack.api) });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
   });
@@ -86,7 +86,7 @@ describe('POST /checkout, happy path', () => {
     expect(again.status).toBe(200);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(first.body);
-    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(key)}:charge`);
+    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, key)}:charge`);
     expect(charges).toHaveLength(1);
   });
 
@@ -98,7 +98,7 @@ describe('POST /checkout, happy path', () => {
     const paymentIds = new Set(answers.map((a) => a.body.payment_id));
     expect(paymentIds.size).toBe(1);
     for (const a of answers) expect(a.body).toEqual(answers[0]?.body);
-    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(key)}:charge`);
+    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, key)}:charge`);
     expect(charges).toHaveLength(1);
     expect(await ledgerPostingsFor(answers[0]?.body.payment_id)).toBe(1);
   });
@@ -124,11 +124,11 @@ describe('POST /checkout, declines', () => {
     expect(res.status).toBe(402);
     expect(res.body).toMatchObject({ status: 'failed', error: { code } });
 
-    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(key)}:charge`);
+    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, key)}:charge`);
     expect(charges).toHaveLength(0);
     expect(await ledgerPostingsFor(res.body.payment_id)).toBe(0);
 
-    const payment = await (await fetch(`${stack.api.url}/payments/${res.body.payment_id}`)).json();
+    const payment = await (await fetch(`${stack.api.url}/payments/${res.body.payment_id}`, { headers: authHeaders(stack.api) })).json();
     expect(payment).toMatchObject({ status: 'failed', failure_code: code });
 
     const replay = await postCheckout(stack.api, key, checkoutBody({ payment_method_id: pm }));
@@ -142,7 +142,7 @@ describe('POST /checkout, declines', () => {
     const res = await postCheckout(stack.api, key, checkoutBody({ amount_cents: 9_000_000 }));
     expect(res.status).toBe(402);
     expect(res.body.error.code).toBe('fraud_rejected');
-    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(key)}:charge`);
+    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, key)}:charge`);
     expect(charges).toHaveLength(0);
   });
 });
@@ -208,8 +208,8 @@ describe('operations endpoints', () => {
     expect(await ready.json()).toMatchObject({ ready: true, temporal: 'ok', postgres: 'ok' });
   });
 
-  it('/metrics exposes request and checkout outcome counters in Prometheus text format', async () => {
-    const res = await fetch(`${stack.api.url}/metrics`);
+  it('/metrics, on the metrics port, exposes request and checkout outcome counters in Prometheus text format', async () => {
+    const res = await fetch(`${stack.api.metricsUrl}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();

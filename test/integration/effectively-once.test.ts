@@ -2,7 +2,7 @@
 // proven by counting side effects at the stub and in the ledger.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutWorkflowId } from '../../domain/ids';
-import { checkoutBody, postCheckout, postCheckoutUntilFinal, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
+import { authHeaders, checkoutBody, postCheckout, postCheckoutUntilFinal, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 
@@ -32,7 +32,7 @@ async function stubStats(): Promise<{ attempts: number; charges_applied: number;
 }
 
 async function chargesFor(keys: string[]): Promise<Map<string, number>> {
-  const providerKeys = new Map(keys.map((k) => [`${checkoutWorkflowId(k)}:charge`, k]));
+  const providerKeys = new Map(keys.map((k) => [`${checkoutWorkflowId(stack.merchant.merchantId, k)}:charge`, k]));
   const counts = new Map<string, number>();
   for (const charge of await stubCharges(stack.stub)) {
     const key = providerKeys.get(charge.idempotency_key);
@@ -64,7 +64,7 @@ describe('replays', () => {
     const send = () =>
       fetch(`${stack.api.url}/checkout`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        headers: { 'content-type': 'application/json', 'idempotency-key': key, ...authHeaders(stack.api) },
         body: JSON.stringify(checkoutBody({ amount_cents: 1234 })),
       });
     const first = await send();
@@ -86,7 +86,7 @@ describe('concurrency', () => {
     expect(answers.filter((a) => a.status === 200)).toHaveLength(19);
     expect(new Set(answers.map((a) => a.body.payment_id)).size).toBe(1);
     expect((await chargesFor([key])).get(key)).toBe(1);
-    const postings = await stack.pool.query('SELECT count(*)::int AS n FROM ledger_transactions WHERE workflow_id = $1', [checkoutWorkflowId(key)]);
+    const postings = await stack.pool.query('SELECT count(*)::int AS n FROM ledger_transactions WHERE workflow_id = $1', [checkoutWorkflowId(stack.merchant.merchantId, key)]);
     expect(postings.rows[0].n).toBe(1);
   });
 
@@ -98,7 +98,7 @@ describe('concurrency', () => {
     ]);
     expect([a?.status, b?.status].sort()).toEqual([201, 422]);
     const winner = a?.status === 201 ? a : b;
-    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(key)}:charge`);
+    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, key)}:charge`);
     expect(charges).toHaveLength(1);
     expect(charges[0]?.amount_cents).toBe(winner?.body.amount_cents);
   });
@@ -114,7 +114,7 @@ describe('lost responses', () => {
       statuses.push((await postCheckout(stack.api, key, checkoutBody())).status);
     });
     // Several lost answers in a row can outlast the 3 s api budget (202): wait for those runs to end.
-    const outcomes = await Promise.all(keys.map((k) => stack.client.workflow.getHandle(checkoutWorkflowId(k)).result()));
+    const outcomes = await Promise.all(keys.map((k) => stack.client.workflow.getHandle(checkoutWorkflowId(stack.merchant.merchantId, k)).result()));
     const after = await stubStats();
 
     expect(statuses.filter((s) => s !== 201 && s !== 202)).toEqual([]);
@@ -172,7 +172,7 @@ describe('a burst of duplicates', () => {
     expect(keys.filter((k) => counts.get(k) !== 1)).toEqual([]);
     const postings = await stack.pool.query(
       'SELECT count(*)::int AS n FROM ledger_transactions WHERE workflow_id = ANY($1)',
-      [keys.map(checkoutWorkflowId)],
+      [keys.map((k) => checkoutWorkflowId(stack.merchant.merchantId, k))],
     );
     expect(postings.rows[0].n).toBe(200);
     const imbalance = await stack.pool.query(

@@ -17,12 +17,12 @@ async function stubAttempts(stack: TestStack): Promise<number> {
 
 async function oneChargeEach(stack: TestStack, keys: string[]): Promise<void> {
   const charges = await stubCharges(stack.stub);
-  const counts = keys.map((k) => charges.filter((c) => c.idempotency_key === `${checkoutWorkflowId(k)}:charge`).length);
+  const counts = keys.map((k) => charges.filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, k)}:charge`).length);
   expect(counts).toEqual(keys.map(() => 1));
 }
 
 async function allCompleted(stack: TestStack, keys: string[]): Promise<void> {
-  const outcomes = await Promise.all(keys.map((k) => stack.client.workflow.getHandle(checkoutWorkflowId(k)).result()));
+  const outcomes = await Promise.all(keys.map((k) => stack.client.workflow.getHandle(checkoutWorkflowId(stack.merchant.merchantId, k)).result()));
   expect(outcomes.map((o) => o.outcome)).toEqual(keys.map(() => 'completed'));
 }
 

@@ -11,7 +11,7 @@ import { loadApiConfig } from '../../config';
 import { ConfigError } from '../../errors';
 import { checkoutWorkflowId } from '../../domain/ids';
 import { startSlowBodyAttack } from '../../drills/scenarios/slow-clients';
-import { checkoutBody, postCheckout, startTestStack, stubCharges, testApiConfig, testLogger, uniqueKey, type TestStack } from '../support/stack';
+import { authHeaders, checkoutBody, postCheckout, startTestStack, stubCharges, testApiConfig, testLogger, uniqueKey, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -25,13 +25,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** An api instance wired as api/main.ts wires it (buildApi, then listen with the config's server settings). */
-async function hardenedApi(env: Record<string, string> = {}): Promise<RunningApi> {
+/** An api instance wired as api/main.ts wires it (buildApi, then listen with the config's server settings), called with the stack's key. */
+async function hardenedApi(env: Record<string, string> = {}): Promise<RunningApi & { apiKey: string }> {
   const config = testApiConfig({ TEMPORAL_TASK_QUEUE: stack.taskQueue, MAX_IN_FLIGHT_CHECKOUTS: '200', ...env });
   const built = buildApi(config, { client: stack.client, pool: stack.pool, logger: testLogger });
   const api = await built.listen(0);
   cleanups.push(() => api.close());
-  return api;
+  return { ...api, apiKey: stack.api.apiKey };
 }
 
 async function timed<T>(run: () => Promise<T>): Promise<T & { ms: number }> {
@@ -75,7 +75,7 @@ describe('slow clients', () => {
   it('250 connections trickling their bodies hold no checkout slot: real checkouts keep getting 201 within the budget, and the slow ones are cut after API_REQUEST_TIMEOUT_MS', async () => {
     const api = await hardenedApi(); // MAX_IN_FLIGHT_CHECKOUTS 200, the server settings' defaults
     const requestTimeoutMs = 5_000; // API_REQUEST_TIMEOUT_MS's default (the config test below checks it)
-    const attack = startSlowBodyAttack(api.url, { connections: 250, byteEveryMs: 500, maxOpens: 250 }); // no reconnects here
+    const attack = startSlowBodyAttack(api.url, { connections: 250, byteEveryMs: 500, maxOpens: 250, apiKey: api.apiKey }); // no reconnects here
     cleanups.push(() => void attack.stop());
     await sleep(1_000); // every slow request has sent its headers and started its body
 
@@ -156,7 +156,7 @@ describe('text Postgres cannot store, and paths that cannot be decoded, are 400s
     expect(res.body).toEqual({ error: { code: 'invalid_request', message: expect.stringContaining(field), field } });
     const rows = await stack.pool.query('SELECT count(*)::int AS n FROM payments WHERE idempotency_key = $1', [key]);
     expect(rows.rows[0].n).toBe(0);
-    expect((await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(key)}:charge`)).toHaveLength(0);
+    expect((await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, key)}:charge`)).toHaveLength(0);
   });
 
   it.each([
@@ -185,7 +185,7 @@ describe('text Postgres cannot store, and paths that cannot be decoded, are 400s
     ['/no-such-route/%E0', 'path'],
   ])('GET or POST %s is 400 naming %s, not a 500', async (path, field) => {
     const method = path.endsWith('/disable') || path.endsWith('/redeliver') ? 'POST' : 'GET';
-    const res = await fetch(`${stack.api.url}${path}`, { method });
+    const res = await fetch(`${stack.api.url}${path}`, { method, headers: { ...authHeaders(stack.api), 'content-type': 'application/json' } });
     const body = (await res.json()) as { error: { code: string; message: string; field?: string } };
     expect(res.status, JSON.stringify(body)).toBe(400);
     expect(body).toEqual({ error: { code: 'invalid_path', message: expect.any(String), field } });
@@ -195,7 +195,7 @@ describe('text Postgres cannot store, and paths that cannot be decoded, are 400s
     ['/reconciliation/runs?schedule_id=a%00b', 'schedule_id'],
     ['/webhook-deliveries?endpoint_id=%00', 'endpoint_id'],
   ])('a NUL in a query value (%s) is 400 naming %s', async (path, field) => {
-    const res = await fetch(`${stack.api.url}${path}`);
+    const res = await fetch(`${stack.api.url}${path}`, { headers: authHeaders(stack.api) });
     const body = (await res.json()) as { error: { code: string; field?: string } };
     expect(res.status, JSON.stringify(body)).toBe(400);
     expect(body.error).toMatchObject({ code: 'invalid_request', field });
@@ -204,7 +204,7 @@ describe('text Postgres cannot store, and paths that cannot be decoded, are 400s
   it('a NUL in a webhook endpoint url is 400 naming url', async () => {
     const res = await fetch(`${stack.api.url}/webhook-endpoints`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...authHeaders(stack.api) },
       body: JSON.stringify({ url: 'http://127.0.0.1:9/hook\u0000', events: ['payment.completed'] }),
     });
     const body = (await res.json()) as { error: { code: string; field?: string } };
@@ -215,7 +215,7 @@ describe('text Postgres cannot store, and paths that cannot be decoded, are 400s
   it('a body the declared Content-Encoding cannot inflate is 400, not a 500', async () => {
     const res = await fetch(`${stack.api.url}/checkout`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'idempotency-key': uniqueKey('gzip') },
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'idempotency-key': uniqueKey('gzip'), ...authHeaders(stack.api) },
       body: JSON.stringify(checkoutBody()),
     });
     const body = (await res.json()) as { error: { code: string } };

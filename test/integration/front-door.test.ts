@@ -4,8 +4,7 @@
 import net from 'node:net';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../../api/build';
-import type { RunningApi } from '../../api/server';
+import { buildApi, type ListeningApi } from '../../api/build';
 import { sweepOrphanPayments } from '../../api/orphan-sweeper';
 import { connectApiToTemporal } from '../../api/temporal-connection';
 import { deleteOrphanPayment } from '../../db/orphans';
@@ -13,7 +12,7 @@ import { markStartAttempt } from '../../db/payments';
 import { createPool, type Pool } from '../../db/pool';
 import { checkoutWorkflowId } from '../../domain/ids';
 import { freePort } from '../../stack/free-port';
-import { checkoutBody, postCheckout, testApiConfig, testLogger, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
+import { authHeaders, checkoutBody, postCheckout, testApiConfig, testLogger, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
 
 const RATE_LIMIT = 10;
 
@@ -38,8 +37,10 @@ async function setFaults(faults: Record<string, unknown>): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-/** Another api instance beside the stack's, wired as the api process is, on the stack's parts unless overridden. */
-async function anotherApi(overrides: { maxInFlightCheckouts?: number; client?: Client; pool?: Pool } = {}): Promise<RunningApi> {
+type ApiInstance = ListeningApi & { apiKey: string };
+
+/** Another api instance beside the stack's, wired as the api process is, on the stack's parts unless overridden; called with the stack's key. */
+async function anotherApi(overrides: { maxInFlightCheckouts?: number; client?: Client; pool?: Pool } = {}): Promise<ApiInstance> {
   const config = testApiConfig({
     TEMPORAL_TASK_QUEUE: stack.taskQueue,
     API_BUDGET_MS: '3000',
@@ -49,7 +50,7 @@ async function anotherApi(overrides: { maxInFlightCheckouts?: number; client?: C
   const built = buildApi(config, { client: overrides.client ?? stack.client, pool: overrides.pool ?? stack.pool, logger: testLogger });
   const api = await built.listen(0);
   cleanups.push(() => api.close());
-  return api;
+  return { ...api, apiKey: stack.api.apiKey };
 }
 
 /** A customer no other test (or earlier run against this database) has used. */
@@ -69,12 +70,12 @@ async function paymentRowsFor(keys: string[]): Promise<number> {
 }
 
 async function chargesFor(keys: string[]): Promise<number> {
-  const wanted = new Set(keys.map((k) => `${checkoutWorkflowId(k)}:charge`));
+  const wanted = new Set(keys.map((k) => `${checkoutWorkflowId(stack.merchant.merchantId, k)}:charge`));
   return (await stubCharges(stack.stub)).filter((c) => wanted.has(c.idempotency_key)).length;
 }
 
-async function outcomeCount(api: RunningApi, outcome: string): Promise<number> {
-  const text = await (await fetch(`${api.url}/metrics`)).text();
+async function outcomeCount(api: ListeningApi, outcome: string): Promise<number> {
+  const text = await (await fetch(`${api.metricsUrl}/metrics`)).text();
   const match = new RegExp(`^checkout_outcomes_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text);
   return match ? Number(match[1]) : 0;
 }
@@ -106,7 +107,7 @@ describe('per-customer rate limit', () => {
 
     // nothing ran for it: no payment row, no workflow, no charge
     expect(await paymentRowsFor([eleventh])).toBe(0);
-    await expect(stack.client.workflow.getHandle(checkoutWorkflowId(eleventh)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expect(stack.client.workflow.getHandle(checkoutWorkflowId(stack.merchant.merchantId, eleventh)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect(await chargesFor([eleventh])).toBe(0);
 
     // a replay of one of the first ten does not count and still answers
@@ -224,7 +225,7 @@ describe('a dependency down is a fast 503, never a hang', () => {
     expect(res.ms).toBeLessThan(1_500);
     expect(retryAfterSeconds(res.headers)).toBeGreaterThanOrEqual(1);
     expect(res.body.error.code).toBe('temporarily_unavailable');
-    await expect(stack.client.workflow.getHandle(checkoutWorkflowId(key)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expect(stack.client.workflow.getHandle(checkoutWorkflowId(stack.merchant.merchantId, key)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect(await chargesFor([key])).toBe(0);
 
     const health = await timed(async () => ({ status: (await fetch(`${api.url}/healthz`)).status }));
@@ -241,13 +242,13 @@ describe('a dependency down is a fast 503, never a hang', () => {
     expect(ready.body.temporal).toBe('ok');
 
     // reads too: 503, not 500
-    expect((await fetch(`${api.url}/payments/pay_whatever`)).status).toBe(503);
+    expect((await fetch(`${api.url}/payments/pay_whatever`, { headers: authHeaders(api) })).status).toBe(503);
     expect(await outcomeCount(api, 'unavailable')).toBe(1);
   });
 });
 
 describe('a 503 leaves nothing behind', () => {
-  async function deadTemporalApi(): Promise<RunningApi> {
+  async function deadTemporalApi(): Promise<ApiInstance> {
     const connection = connectApiToTemporal(`127.0.0.1:${await freePort()}`);
     cleanups.push(() => connection.close());
     return anotherApi({ client: new Client({ connection, namespace: 'default' }) });

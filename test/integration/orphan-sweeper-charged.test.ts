@@ -68,7 +68,7 @@ describe('the orphan sweeper and charged payments', () => {
     // every charge is applied at the provider, and its answer lost on the way back
     await setFaults({ mode: 'lost_response', fail_rate: null });
     const key = uniqueKey('charged-orphan');
-    const workflowId = checkoutWorkflowId(key);
+    const workflowId = checkoutWorkflowId(stack.merchant.merchantId, key);
     const res = await postCheckout(stack.api, key, checkoutBody({ amount_cents: 2_750 }));
     expect(res.status).toBe(202);
     const charge = await until(
@@ -82,9 +82,10 @@ describe('the orphan sweeper and charged payments', () => {
     const orphanKey = uniqueKey('true-orphan');
     const request: CheckoutRequest = { customer_id: 'cust_test', amount_cents: 1_999, currency: 'USD', payment_method_id: 'pm_card_visa' };
     const orphan = await insertPendingPayment(stack.pool, {
+      merchantId: stack.merchant.merchantId,
       paymentId: `pay_${orphanKey.replace(/-/g, '')}`,
       idempotencyKey: orphanKey,
-      workflowId: checkoutWorkflowId(orphanKey),
+      workflowId: checkoutWorkflowId(stack.merchant.merchantId, orphanKey),
       fingerprint: fingerprintOf(request),
       request,
     });
@@ -92,7 +93,7 @@ describe('the orphan sweeper and charged payments', () => {
     await sleep(500);
     const sweep = await sweepOrphanPayments({ client: stack.client, pool: stack.pool, logger: testLogger, staleAfterMs: 300, batchSize: 10_000 });
 
-    const row = await findPaymentByKey(stack.pool, key);
+    const row = await findPaymentByKey(stack.pool, stack.merchant.merchantId, key);
     expect(row, 'the charged row must survive the sweep').toBeDefined();
     expect(row).toMatchObject({ status: 'pending', payment_id: res.body.payment_id });
     expect(row?.charge_attempted_at).toBeInstanceOf(Date);
@@ -101,6 +102,6 @@ describe('the orphan sweeper and charged payments', () => {
     expect(charge.refunded).toBe(false);
     // the sweeper still does its job for rows no charge was ever attempted for
     expect(sweep.deleted).toContain(orphan.row.payment_id);
-    expect(await findPaymentByKey(stack.pool, orphanKey)).toBeUndefined();
+    expect(await findPaymentByKey(stack.pool, stack.merchant.merchantId, orphanKey)).toBeUndefined();
   }, 120_000);
 });

@@ -15,7 +15,8 @@ import type { CheckoutRequest } from '../../domain/checkout';
 import { reconciliation } from '../../workflows/reconciliation';
 import type { ReconciliationInput, ReconciliationSummary } from '../../domain/reconciliation';
 import { createReconciliationMetrics } from '../../worker/metrics';
-import { checkoutBody, postCheckout, startTestStack, uniqueKey, type TestStack } from '../support/stack';
+import { bearer, createTestKey } from '../support/merchants';
+import { authHeaders, checkoutBody, postCheckout, startTestStack, uniqueKey, type TestStack } from '../support/stack';
 
 const registry = new client.Registry();
 const metrics = createReconciliationMetrics(registry);
@@ -36,8 +37,12 @@ interface MismatchRecord {
   currency: string;
 }
 
+/** Reconciliation runs span every merchant: an operator route, admin keys only. */
+let admin: Record<string, string>;
+
 beforeAll(async () => {
   stack = await startTestStack({ onReconciliationMismatch: (kind) => metrics.mismatches.inc({ kind }) });
+  admin = bearer((await createTestKey(stack.pool, null, 'admin')).apiKey);
 });
 
 afterAll(async () => {
@@ -62,9 +67,10 @@ async function chargeAtProvider(key: string, amountCents: number): Promise<{ id:
 /** A completed payment with its ledger posting, naming `chargeId`, written as the checkout's activity writes it. */
 async function postPayment(amountCents: number, chargeId: string): Promise<string> {
   const key = uniqueKey('recon');
-  const workflowId = checkoutWorkflowId(key);
+  const workflowId = checkoutWorkflowId(stack.merchant.merchantId, key);
   const request: CheckoutRequest = { customer_id: 'cust_recon', amount_cents: amountCents, currency: 'USD', payment_method_id: 'pm_card_visa' };
   const { row } = await insertPendingPayment(stack.pool, {
+    merchantId: stack.merchant.merchantId,
     paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`,
     idempotencyKey: key,
     workflowId,
@@ -110,7 +116,7 @@ describe('reconciliation: provider charges and refunds against ledger postings',
       paid.push(res.body.provider_charge_id as string);
     }
     // compensated: charged, then refunded, never posted
-    const compensatedWf = checkoutWorkflowId(uniqueKey('recon-refunded'));
+    const compensatedWf = checkoutWorkflowId(stack.merchant.merchantId, uniqueKey('recon-refunded'));
     const compensated = await chargeAtProvider(`${compensatedWf}:charge`, 2100);
     await stubPost('/refunds', `${compensatedWf}:refund`, { charge_id: compensated.id });
     // charge without posting: money taken at the provider, nothing in our books
@@ -120,7 +126,7 @@ describe('reconciliation: provider charges and refunds against ledger postings',
     const lostChargeId = `ch_lost_${crypto.randomUUID().replace(/-/g, '')}`;
     const lostWf = await postPayment(3100, lostChargeId);
     // amount differs: the provider charged 1000, the ledger posted 1200
-    const differsWf = checkoutWorkflowId(uniqueKey('recon-differs'));
+    const differsWf = checkoutWorkflowId(stack.merchant.merchantId, uniqueKey('recon-differs'));
     const differs = await chargeAtProvider(`${differsWf}:charge`, 1000);
     const postedWf = await postPayment(1200, differs.id);
     // the posting names the charge, even though its workflow is another one
@@ -178,7 +184,10 @@ describe('reconciliation: provider charges and refunds against ledger postings',
     expect(afterSecond.filter((m) => m.run_id === tick2.runId)).toEqual([]);
 
     // the api lists both runs, newest first, the first with its findings
-    const res = await fetch(`${stack.api.url}/reconciliation/runs?schedule_id=${encodeURIComponent(scheduleId)}`);
+    const path = `/reconciliation/runs?schedule_id=${encodeURIComponent(scheduleId)}`;
+    // a merchant's key does not reach it
+    expect((await fetch(`${stack.api.url}${path}`, { headers: authHeaders(stack.api) })).status).toBe(403);
+    const res = await fetch(`${stack.api.url}${path}`, { headers: admin });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: Array<{ run_id: string; finished_at: string | null; mismatches_found: number; mismatches: MismatchRecord[] }> };
     expect(body.data.map((r) => r.run_id)).toEqual([tick2.runId, tick1.runId]);
@@ -215,7 +224,7 @@ describe('reconciliation: provider charges and refunds against ledger postings',
   });
 
   it('answers 400 for a bad limit on GET /reconciliation/runs', async () => {
-    const res = await fetch(`${stack.api.url}/reconciliation/runs?limit=0`);
+    const res = await fetch(`${stack.api.url}/reconciliation/runs?limit=0`, { headers: admin });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { field: string } }).error.field).toBe('limit');
   });

@@ -44,8 +44,9 @@ afterAll(async () => {
 async function newPayment(amountCents: number): Promise<{ workflowId: string; input: CheckoutInput }> {
   const key = uniqueKey('refund-postings');
   const request: CheckoutRequest = { customer_id: 'cust_refund_postings', amount_cents: amountCents, currency: 'EUR', payment_method_id: 'pm_card_visa' };
-  const workflowId = checkoutWorkflowId(key);
+  const workflowId = checkoutWorkflowId(stack.merchant.merchantId, key);
   const { row } = await insertPendingPayment(stack.pool, {
+    merchantId: stack.merchant.merchantId,
     paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`,
     idempotencyKey: key,
     workflowId,

@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { inject } from 'vitest';
-import { buildApi } from '../../api/build';
+import { buildApi, type ListeningApi } from '../../api/build';
 import type { RunningApi } from '../../api/server';
 import { loadApiConfig, loadWorkerConfig, type ApiConfig, type WorkerConfig } from '../../config';
 import { migrate } from '../../db/migrate';
@@ -12,10 +12,17 @@ import type { ProviderProtection } from '../../db/provider-protection';
 import type { MismatchKind } from '../../domain/reconciliation';
 import { startStub, type RunningStub } from '../../payments-stub/server';
 import { buildWorker } from '../../worker/build';
+import { bearer, createTestMerchant, TEST_API_KEY_PEPPER, type TestMerchant } from './merchants';
 import { testProtection, type ProtectionOverrides } from './protection';
 
+/** An api under test and the key a test calls it with (the stack's merchant's, unless a test says otherwise). */
+export type TestApi = Pick<RunningApi, 'url'> & Partial<Pick<ListeningApi, 'metricsUrl'>> & { apiKey?: string };
+
 export interface TestStack {
-  api: RunningApi;
+  /** called with `merchant`'s secret key by postCheckout and authHeaders */
+  api: ListeningApi & { apiKey: string };
+  /** the merchant this stack's api acts for, unless a test passes another key */
+  merchant: TestMerchant;
   /** This stack's breaker and retry budget (a provider name of its own). */
   protection: ProviderProtection;
   stub: RunningStub;
@@ -26,7 +33,7 @@ export interface TestStack {
 }
 
 // errors only: quiet, but a 5xx in a test run shows its cause
-export const testLogger = pino({ level: 'error' });
+export const testLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'error' });
 
 /** Keeps the SDK's own logs to warnings, so test output shows what matters. */
 export function quietTemporalRuntime(): void {
@@ -48,6 +55,8 @@ export function testEnv(env: Record<string, string | undefined> = {}): NodeJS.Pr
     DATABASE_URL: inject('databaseUrl'),
     DATABASE_MIGRATION_URL: inject('databaseOwnerUrl'),
     DATABASE_POOL_SIZE: '5',
+    API_KEY_PEPPER: TEST_API_KEY_PEPPER,
+    API_METRICS_PORT: '0',
     // test files share customers and the database
     RATE_LIMIT_PER_MINUTE: '1000000',
     MAX_IN_FLIGHT_CHECKOUTS: '1000000',
@@ -126,9 +135,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     dispatchWebhooks: options.webhooks !== undefined,
   });
   const workerRun = worker.run();
-  const api = await buildApi(apiConfig, { client, pool, logger: testLogger }).listen(apiConfig.api.port);
+  const merchant = await createTestMerchant(pool);
+  const listening = await buildApi(apiConfig, { client, pool, logger: testLogger }).listen(apiConfig.api.port);
+  const api = { ...listening, apiKey: merchant.apiKey };
   return {
     api,
+    merchant,
     protection: worker.protection,
     stub,
     pool,
@@ -156,14 +168,19 @@ export function checkoutBody(overrides: Record<string, unknown> = {}): Record<st
   return { customer_id: 'cust_test', amount_cents: 1999, currency: 'USD', payment_method_id: 'pm_card_visa', ...overrides };
 }
 
+/** The Authorization header of the api's key, if it has one. */
+export function authHeaders(api: TestApi): Record<string, string> {
+  return api.apiKey === undefined ? {} : bearer(api.apiKey);
+}
+
 export async function postCheckout(
-  api: RunningApi,
+  api: TestApi,
   key: string | undefined,
   body: unknown,
   contentType = 'application/json',
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test answers are read field by field
 ): Promise<{ status: number; headers: Headers; body: any }> {
-  const headers: Record<string, string> = { 'content-type': contentType };
+  const headers: Record<string, string> = { 'content-type': contentType, ...authHeaders(api) };
   if (key !== undefined) headers['idempotency-key'] = key;
   const res = await fetch(`${api.url}/checkout`, {
     method: 'POST',
@@ -186,7 +203,7 @@ export async function postCheckout(
  * key again after Retry-After until the final answer. `first` is the first answer.
  */
 export async function postCheckoutUntilFinal(
-  api: RunningApi,
+  api: TestApi,
   key: string,
   body: unknown,
   timeoutMs = 60_000,

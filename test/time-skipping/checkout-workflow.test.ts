@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
+import { createTestMerchant } from '../support/merchants';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { PaymentsProvider, type CheckoutActivities } from '../../activities';
@@ -26,6 +27,8 @@ import { testProtection } from '../support/protection';
 
 let env: TestWorkflowEnvironment;
 let pool: Pool;
+/** the merchant the payments these tests write belong to */
+let merchantId: string;
 let stub: RunningStub;
 let provider: PaymentsProvider;
 
@@ -37,6 +40,7 @@ beforeAll(async () => {
   await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   pool = createPool(inject('databaseUrl'), 5);
   await migrate(pool);
+  merchantId = (await createTestMerchant(pool)).merchantId;
   stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: testLogger });
   provider = new PaymentsProvider({ baseUrl: stub.url, connectTimeoutMs: 500 });
 });
@@ -69,8 +73,9 @@ function realActivities(protection = testProtection(pool)): CheckoutActivities {
 async function newCheckout(request: Partial<CheckoutRequest> = {}): Promise<{ workflowId: string; input: CheckoutInput }> {
   const key = `ts-${crypto.randomUUID()}`;
   const full: CheckoutRequest = { customer_id: 'cust_ts', amount_cents: 1234, currency: 'USD', payment_method_id: 'pm_card_visa', ...request };
-  const workflowId = checkoutWorkflowId(key);
+  const workflowId = checkoutWorkflowId(merchantId, key);
   const { row } = await insertPendingPayment(pool, {
+    merchantId,
     paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`,
     idempotencyKey: key,
     workflowId,

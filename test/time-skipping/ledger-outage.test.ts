@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createTestMerchant } from '../support/merchants';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { PaymentsProvider, type CheckoutActivities } from '../../activities';
@@ -39,6 +40,8 @@ const OLD_WINDOW_MS = 442_600;
 
 let env: TestWorkflowEnvironment;
 let pool: Pool;
+/** the merchant the payments these tests write belong to */
+let merchantId: string;
 /** A pool for a Postgres that is not there: every connection is refused. */
 let unreachable: Pool;
 let stub: RunningStub;
@@ -57,6 +60,7 @@ beforeAll(async () => {
   await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   pool = createPool(inject('databaseUrl'), 5);
   await migrate(pool);
+  merchantId = (await createTestMerchant(pool)).merchantId;
   const nobody = new URL(inject('databaseUrl'));
   nobody.port = String(await freePort());
   unreachable = createPool(nobody.toString(), 2);
@@ -106,8 +110,9 @@ function activitiesWithLedgerDown(downForMs: number | undefined, attempts: Ledge
 async function newCheckout(budgets: ActivityBudgets): Promise<{ workflowId: string; input: CheckoutInput }> {
   const key = `ts-outage-${crypto.randomUUID()}`;
   const request: CheckoutRequest = { customer_id: 'cust_ts_outage', amount_cents: 3150, currency: 'USD', payment_method_id: 'pm_card_visa' };
-  const workflowId = checkoutWorkflowId(key);
+  const workflowId = checkoutWorkflowId(merchantId, key);
   const { row } = await insertPendingPayment(pool, {
+    merchantId,
     paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`,
     idempotencyKey: key,
     workflowId,
