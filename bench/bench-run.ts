@@ -41,14 +41,14 @@ export interface BenchFigures {
 export async function runBench(stack: BenchStack, d: Durations, soak: boolean, log: (line: string) => void): Promise<BenchFigures> {
   // the durable requests are kept by key so the replay phase can send them again
   const sent = new Map<string, LoadRequest>();
-  const fresh = freshCheckouts('durable');
+  const fresh = freshCheckouts('durable', stack.apiKey);
   const remembered = (i: number) => {
     const req = fresh(i);
     sent.set(req.key, req);
     return req;
   };
   const durableTarget: LoadTarget = { name: 'durable', origin: stack.apiUrl, request: remembered, expectedStatus: 201, drained: () => stack.drained() };
-  const plainTarget: LoadTarget = { name: 'plain', origin: stack.plainUrl, request: freshCheckouts('plain'), expectedStatus: 201 };
+  const plainTarget: LoadTarget = { name: 'plain', origin: stack.plainUrl, request: freshCheckouts('plain', stack.apiKey), expectedStatus: 201 };
   const series: BenchFigures['series'] = {};
 
   log('warming up (JIT, connection pools, the worker cache) ...');
@@ -79,7 +79,7 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
   sent.clear();
   const durableHalf = await atHalf(durableTarget, durableSearch.maxRate);
   log('durable: where the time of one checkout goes (from workflow histories)');
-  const breakdown = await breakDownLatency(stack.client, durableHalf.samples, 40);
+  const breakdown = await breakDownLatency(stack.client, stack.merchantId, durableHalf.samples, 40);
 
   // replays of the checkouts answered at half rate: same key, same body
   const answered = durableHalf.samples.filter((s) => s.status === 201).flatMap((s) => sent.get(s.key) ?? []);

@@ -30,6 +30,10 @@ export class BenchStack {
   static readonly running = new Set<BenchStack>();
   apiUrl = '';
   plainUrl = '';
+  /** the development merchant's key (stack/dev-api-key.ts): every request to the api and the plain handler carries it */
+  apiKey = '';
+  /** the merchant the checkouts belong to (their workflow IDs name it) */
+  merchantId = '';
   /** ms from spawning the worker to its first workflow poller on the task queue */
   workerStartMs = 0;
   client!: Client;
@@ -49,6 +53,10 @@ export class BenchStack {
         // Raised on purpose: the per-customer rate (default 10/min) would be what
         // we measure otherwise. The limiter's query still runs on every checkout.
         RATE_LIMIT_PER_MINUTE: '1000000',
+        // and the per-key rate: one key sends every checkout of the bench
+        KEY_RATE_LIMIT_PER_MINUTE: '100000000',
+        // the api's metrics on a free port: another stack (or npm start) may hold the default
+        API_METRICS_PORT: '0',
         ...options.env,
       },
       // the worker logs only warnings here, so readiness is its poller as the server sees it
@@ -87,6 +95,9 @@ export class BenchStack {
     this.client = await this.local.temporalClient();
     this.workerStartMs = this.local.workerStartMs;
     this.apiUrl = this.local.apiUrl;
+    if (!this.local.devApiKey) throw new Error('the bench stack made no API key (CHECKOUT_ENV=production?)');
+    this.apiKey = this.local.devApiKey.key;
+    this.merchantId = this.local.devApiKey.merchantId;
     // picked after the dev server is up, as LocalStack picks its own
     const plainPort = await freePort();
     this.plainUrl = `http://127.0.0.1:${plainPort}`;

@@ -5,8 +5,9 @@ import type { LoadRequest } from './open-load';
 
 const CUSTOMERS = 5_000;
 
-/** A fresh checkout per call: a new Idempotency-Key, the customer cycling over CUSTOMERS. */
-export function freshCheckouts(label: string): (i: number) => LoadRequest {
+/** A fresh checkout per call under the API key: a new Idempotency-Key, the customer cycling over CUSTOMERS. */
+export function freshCheckouts(label: string, apiKey: string): (i: number) => LoadRequest {
+  const authorization = `Bearer ${apiKey}`;
   const run = crypto.randomUUID().slice(0, 8);
   let n = 0;
   return () => {
@@ -18,7 +19,7 @@ export function freshCheckouts(label: string): (i: number) => LoadRequest {
       currency: 'USD',
       payment_method_id: 'pm_card_visa',
     });
-    return { key, path: '/checkout', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body };
+    return { key, path: '/checkout', headers: { 'content-type': 'application/json', authorization, 'idempotency-key': key }, body };
   };
 }
 

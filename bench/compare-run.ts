@@ -39,7 +39,7 @@ export async function runComparison(
     log(`variant ${variant.name}: ${variant.summary}`);
     const stack = await startStackFor(variant, log);
     try {
-      const target = { name: variant.name, origin: stack.apiUrl, request: freshCheckouts(variant.name), expectedStatus: 201, drained: () => stack.drained() };
+      const target = { name: variant.name, origin: stack.apiUrl, request: freshCheckouts(variant.name, stack.apiKey), expectedStatus: 201, drained: () => stack.drained() };
       await runPhase({ ...target, name: `warm-up ${variant.name}` }, 5, d.warmupMs, log);
       await stack.drained();
       const search = options.search
@@ -52,7 +52,7 @@ export async function runComparison(
       const meter = cpuMeter(pids);
       const { figures: atRate, result } = await runPhase(target, rate, d.latencyMs, log);
       const cpuMs = perAnswer(meter(), idle, d.latencyMs, atRate.ok);
-      const breakdown = await breakDownLatency(stack.client, result.samples, 30);
+      const breakdown = await breakDownLatency(stack.client, stack.merchantId, result.samples, 30);
       figures.push({
         variant: variant.name,
         summary: variant.summary,

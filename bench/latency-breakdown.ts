@@ -22,15 +22,15 @@ export interface Breakdown {
   rows: BreakdownRow[];
 }
 
-/** Splits `count` answered checkouts, picked evenly over the phase, into steps. */
-export async function breakDownLatency(client: Client, samples: Sample[], count: number): Promise<Breakdown> {
+/** Splits `count` answered checkouts of the merchant, picked evenly over the phase, into steps. */
+export async function breakDownLatency(client: Client, merchantId: string, samples: Sample[], count: number): Promise<Breakdown> {
   const answered = samples.filter((s) => s.status === 201).sort((a, b) => a.scheduledMs - b.scheduledMs);
   const picked = Array.from({ length: Math.min(count, answered.length) }, (_, i) => answered[Math.floor((i * answered.length) / count)] as Sample);
   const perStep = new Map<string, number[]>();
   const add = (step: string, ms: number, into: Map<string, number>) => into.set(step, (into.get(step) ?? 0) + ms);
 
   for (const sample of picked) {
-    const history = await client.workflow.getHandle(checkoutWorkflowId(sample.key)).fetchHistory();
+    const history = await client.workflow.getHandle(checkoutWorkflowId(merchantId, sample.key)).fetchHistory();
     const events = history.events ?? [];
     const steps = new Map<string, number>();
     const activityNames = new Map<number, string>();

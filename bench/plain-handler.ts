@@ -1,5 +1,6 @@
 // The handler a payments engineer would write without Temporal, for the
-// benchmark's side-by-side: the same validation (api/checkout/schema.ts), the
+// benchmark's side-by-side: the same API key check (accounts/authenticate.ts)
+// and the same validation (api/checkout/schema.ts), the
 // same provider call with the same timeouts (activities/checkout/payments-provider.ts),
 // the same ledger posting in one transaction (db/ledger.ts). Idempotent by the
 // same payments row, so a replay is the same one indexed read. What it lacks is
@@ -7,6 +8,7 @@
 // the ledger leaves it to a person), no retries, no rate limit or load shedding.
 import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { authenticate } from '../accounts/authenticate';
 import type { PaymentsProvider } from '../activities/checkout/payments-provider';
 import { fingerprintOf, MAX_BODY_BYTES, parseCheckoutRequest, parseIdempotencyKey } from '../api/checkout/schema';
 import { HttpError } from '../errors';
@@ -18,6 +20,8 @@ import { asReplay, renderCheckoutAnswer } from '../domain/checkout-answer';
 
 export interface PlainHandlerDeps {
   pool: Pool;
+  /** the api's pepper: the plain handler accepts the same keys */
+  apiKeyPepper: string;
   provider: PaymentsProvider;
   /** the charge activity's whole-request timeout: its start-to-close less the same 100 ms margin */
   providerTimeoutMs: number;
@@ -32,12 +36,18 @@ export function createPlainApp(deps: PlainHandlerDeps): express.Express {
   });
 
   app.post('/checkout', express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true }), async (req: Request, res: Response) => {
+    const auth = await authenticate(deps.pool, req.header('authorization'), deps.apiKeyPepper);
+    if (!auth.ok) throw new HttpError(401, `api_key_${auth.reason}`, 'the API key was refused');
+    const merchantId = auth.caller.merchantId;
+    if (merchantId === null) throw new HttpError(403, 'merchant_key_required', "use a merchant's key");
     const key = parseIdempotencyKey(req.header('Idempotency-Key'));
     const request = parseCheckoutRequest(req.body);
     const fingerprint = fingerprintOf(request);
     // the same key (workflow ID column included) as the durable path, so the rows are alike
-    const workflowId = checkoutWorkflowId(key);
+    const workflowId = checkoutWorkflowId(merchantId, key);
     const { row, created } = await insertPendingPayment(deps.pool, {
+      merchantId,
+      apiKeyId: auth.caller.keyId,
       paymentId: `pay_${crypto.randomUUID().replace(/-/g, '')}`,
       idempotencyKey: key,
       workflowId,

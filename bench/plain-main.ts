@@ -1,6 +1,7 @@
 // Runs the plain (non-durable) handler as its own process for the benchmark,
 // configured like the api and worker (PORT, DATABASE_URL, PAYMENTS_URL, ...).
 import http from 'node:http';
+import { pepperOf } from '../accounts/pepper';
 import { loadApiConfig, loadWorkerConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   const provider = paymentsProviderFor(config);
   const app = createPlainApp({
     pool,
+    apiKeyPepper: pepperOf(apiConfig.apiKeys),
     provider,
     providerTimeoutMs: config.budgets.chargeMs - PROVIDER_TIMEOUT_MARGIN_MS,
     fraudMaxAmountCents: config.fraudMaxAmountCents,

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const res = await fetch(`${stack.apiUrl}/webhook-endpoints`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...stack.authHeaders() },
       body: JSON.stringify({ url: `http://127.0.0.1:${port}/webhooks`, events: ['payment.completed'] }),
     });
     if (res.status !== 201) throw new Error(`POST /webhook-endpoints answered ${res.status}`);
@@ -65,16 +65,16 @@ async function main(): Promise<void> {
     const temporalPid = stack.temporal.process.pid;
     const workersCpu = () => workerPids.map(cpuSeconds).reduce((a, b) => a + b, 0);
     const cpuBefore = { workers: workersCpu(), temporal: cpuSeconds(temporalPid) };
-    // the events a burst of completed checkouts would have committed, in one statement
+    // the events a burst of the merchant's completed checkouts would have committed, in one statement
     const t0 = Date.now();
     await stack.pool.query(
-      `INSERT INTO webhook_events (id, type, payment_id, body)
-       SELECT 'evt_bench_' || i, 'payment.completed', 'pay_bench_' || i,
+      `INSERT INTO webhook_events (id, merchant_id, type, payment_id, body)
+       SELECT 'evt_bench_' || i, $2, 'payment.completed', 'pay_bench_' || i,
               json_build_object('type', 'payment.completed', 'timestamp', now(),
                                 'data', json_build_object('payment_id', 'pay_bench_' || i, 'status', 'completed',
                                                           'amount_cents', 1000 + i, 'currency', 'USD'))::text
          FROM generate_series(1, $1) AS i`,
-      [events],
+      [events, stack.merchantId],
     );
     log(`${events} events in the outbox; waiting for every delivery`);
     const count = async (sql: string) => Number((await stack.pool.query<{ n: number }>(sql)).rows[0]?.n ?? 0);
