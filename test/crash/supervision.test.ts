@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCheckoutClient, type CheckoutResult } from '../../client/checkout-client';
-import { freeStartPorts, NpmStart, startEnv, waitGroupGone } from './npm-start';
+import { checkoutWorkflowId } from '../../domain/ids';
+import { DEV_MERCHANT_ID } from '../../stack/dev-api-key';
+import { devApiKeyIn, freeStartPorts, NpmStart, startEnv, waitGroupGone } from './npm-start';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -52,7 +54,7 @@ describe('npm start supervision', () => {
   const dataDirs: string[] = [];
 
   /** npm start from this checkout on free ports, with a data directory of its own, up. */
-  async function startStack(env: Record<string, string> = {}): Promise<{ start: NpmStart; apiUrl: string; stubUrl: string }> {
+  async function startStack(env: Record<string, string> = {}): Promise<{ start: NpmStart; apiUrl: string; apiKey: string; stubUrl: string }> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-supervision-'));
     dataDirs.push(dataDir);
     fs.chmodSync(dataDir, 0o755); // as root, Postgres runs as the postgres user, who must reach it
@@ -60,7 +62,8 @@ describe('npm start supervision', () => {
     const started = NpmStart.spawn(ROOT, startEnv(ports, { DATA_DIR: dataDir, ...env }));
     starts.push(started);
     await started.waitFor(/\[start\] the stack is up/, 360_000, 'the stack coming up');
-    return { start: started, apiUrl: `http://127.0.0.1:${ports.api}`, stubUrl: `http://127.0.0.1:${ports.stub}` };
+    // the development key this npm start made and kept in its data directory
+    return { start: started, apiUrl: `http://127.0.0.1:${ports.api}`, apiKey: devApiKeyIn(dataDir), stubUrl: `http://127.0.0.1:${ports.stub}` };
   }
 
   afterAll(async () => {
@@ -74,11 +77,11 @@ describe('npm start supervision', () => {
   it('restarts the worker and the api after SIGKILL, twice each, mid-burst: every checkout completes once', async () => {
     // a provider latency keeps charges in flight when the kills land
     const up = await startStack({ LATENCY_MS: '150', RATE_LIMIT_PER_MINUTE: '1000000' });
-    const { apiUrl, stubUrl } = up;
+    const { apiUrl, apiKey, stubUrl } = up;
     start = up.start;
 
     // the burst: the bundled client, one key per logical checkout, 6 at a time, until the kills are over
-    const client = createCheckoutClient({ baseUrl: apiUrl, maxAttempts: 40, totalTimeoutMs: 300_000, requestTimeoutMs: 10_000 });
+    const client = createCheckoutClient({ baseUrl: apiUrl, apiKey, maxAttempts: 40, totalTimeoutMs: 300_000, requestTimeoutMs: 10_000 });
     const run = crypto.randomUUID().slice(0, 8);
     const keys: string[] = [];
     const results: CheckoutResult[] = [];
@@ -132,7 +135,7 @@ describe('npm start supervision', () => {
     const charges = ((await (await fetch(`${stubUrl}/charges`)).json()) as { data: StubCharge[] }).data;
     const perKey = new Map<string, number>();
     for (const c of charges) perKey.set(c.idempotency_key, (perKey.get(c.idempotency_key) ?? 0) + 1);
-    expect(keys.filter((k) => perKey.get(`checkout-${k}:charge`) !== 1)).toEqual([]);
+    expect(keys.filter((k) => perKey.get(`${checkoutWorkflowId(DEV_MERCHANT_ID, k)}:charge`) !== 1)).toEqual([]);
     expect(charges).toHaveLength(keys.length);
     expect(charges.filter((c) => c.refunded)).toEqual([]);
 

@@ -9,6 +9,7 @@ import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCheckoutClient } from '../../client/checkout-client';
 import { loadStackConfig, loadWorkerConfig } from '../../config';
+import { checkoutWorkflowId } from '../../domain/ids';
 import { THROWAWAY_ENV } from '../../stack/env';
 import { LocalStack } from '../../stack/local-stack';
 
@@ -52,7 +53,10 @@ describe('a worker stopped with SIGTERM mid-charge', () => {
 
   it('finishes the charge, exits 0, and the checkout completes with no cancelled attempt', async () => {
     const key = `drain-${crypto.randomUUID()}`;
-    const client = createCheckoutClient({ baseUrl: stack.apiUrl, maxAttempts: 30, totalTimeoutMs: 120_000, requestTimeoutMs: 10_000 });
+    // the stack's development merchant and key (stack/dev-api-key.ts)
+    const dev = stack.devApiKey;
+    if (!dev) throw new Error('the stack made no API key');
+    const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: dev.key, maxAttempts: 30, totalTimeoutMs: 120_000, requestTimeoutMs: 10_000 });
     const checkout = client.checkout({ customer_id: 'c_drain', amount_cents: 4200, currency: 'USD', payment_method_id: 'pm_card_visa' }, { idempotencyKey: key });
 
     // the charge is at the provider (which answers after LATENCY_MS)
@@ -75,7 +79,7 @@ describe('a worker stopped with SIGTERM mid-charge', () => {
     const result = await checkout;
     expect(result.status).toBe('completed');
 
-    const history = await (await stack.temporalClient()).workflow.getHandle(`checkout-${key}`).fetchHistory();
+    const history = await (await stack.temporalClient()).workflow.getHandle(checkoutWorkflowId(dev.merchantId, key)).fetchHistory();
     const events = history.events ?? [];
     // a retried attempt shows only as a later ActivityTaskStarted with its attempt number and the last failure
     const retried = events
