@@ -22,15 +22,18 @@ export default tseslint.config(
     },
   },
   // ---- import boundaries: which folder may import which (docs/design.md, "Code layout") ----
-  boundary('workflows', 'workflows are deterministic orchestration; no I/O', ['db', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound'], {
+  boundary('workflows', 'workflows are deterministic orchestration; no I/O', ['db', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound', 'accounts'], {
     typeOnly: ['activities'],
   }),
   boundary('domain', 'domain/ holds names and pure functions that workflow code imports: no I/O', [
-    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound',
+    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound', 'accounts',
+  ]),
+  boundary('accounts', 'accounts/ is API keys and their checks: SQL below it, nothing of the api, the worker or workflows', [
+    'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'outbound',
   ]),
   boundary('api', 'the api never reaches the provider side or the worker', ['activities', 'worker', 'payments-stub', 'stack']),
   boundary('activities', 'activities are called by workflows; they never reach the api, the worker or the local stack', ['api', 'worker', 'workflows', 'stack', 'payments-stub']),
-  boundary('db', 'db/ is the lowest layer: SQL over a pool, nothing above it', ['activities', 'workflows', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'outbound']),
+  boundary('db', 'db/ is the lowest layer: SQL over a pool, nothing above it', ['activities', 'workflows', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'outbound', 'accounts']),
   boundary('outbound', 'outbound/ is network safety for outbound calls, used by the api and by activities: nothing above it', [
     'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client',
   ]),

@@ -41,8 +41,9 @@ export function stackEnv(v: StackEnvValues): Record<string, string> {
   return env;
 }
 
-/** Over stackEnv for a throwaway stack (drills, bench): warnings only, the worker's metrics on a free port. */
+/** Over stackEnv for a throwaway stack (drills, bench): warnings only, the worker's and the api's metrics on free ports. */
 export const THROWAWAY_ENV: Record<string, string> = {
   WORKER_METRICS_PORT: '0',
+  API_METRICS_PORT: '0',
   LOG_LEVEL: 'warn',
 };
