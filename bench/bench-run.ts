@@ -1,17 +1,21 @@
 // One benchmark run on one stack: fresh durable checkouts (maximum sustained
 // rate, latency at half of it and where that time goes), replays, the plain
-// handler side by side, and the api's and worker's memory.
+// handler side by side, the engine's floor (a bare workflow of the checkout's
+// shape, bench/engine-floor/) on the same server, and the api's and worker's memory.
 import type { LoadRequest, Sample } from './open-load';
 import type { BenchStack } from './bench-stack';
 import { freshCheckouts, replaysOf } from './checkout-requests';
 import type { Durations } from './durations';
+import { engineFloorCalls } from './engine-floor/start';
+import { startEngineFloorWorker } from './engine-floor/worker-process';
+import { ENGINE_FLOOR_WORKFLOW } from './engine-floor/workflows';
 import { breakDownLatency, type Breakdown } from './latency-breakdown';
 import { latencyPerSecond } from './latency-stats';
 import { cpuMeter, idleCpuPerSecond, perAnswer } from './process-cpu';
 import { findMaxSustainedRate, runPhase, type LoadTarget, type SearchResult, type StepFigures } from './rate-search';
 import { growthPercent, RssSampler, type RssPoint } from './rss-sampler';
 
-const PARTS = ['api', 'worker', 'temporal', 'postgres', 'payments-stub', 'plain'] as const;
+const PARTS = ['api', 'worker', 'temporal', 'postgres', 'payments-stub', 'plain', 'engine-floor'] as const;
 
 export interface TargetFigures {
   search: SearchResult;
@@ -24,6 +28,8 @@ export interface BenchFigures {
   breakdown: Breakdown;
   replay: TargetFigures;
   plain: TargetFigures;
+  /** the bare workflow of the checkout's shape, started from the bench process */
+  floor: TargetFigures;
   soak?: StepFigures;
   rss: {
     points: RssPoint[];
@@ -92,6 +98,26 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
   const plainSearch = await search(plainTarget, 20, 5_000);
   const plainHalf = await atHalf(plainTarget, plainSearch.maxRate);
 
+  // Last, so the durable stack's phases ran without its worker; the same dev
+  // server, its settings and the checkout worker's tuning (worker-main.ts).
+  log('engine floor: a bare workflow of the checkout\'s shape, no I/O, started from this process');
+  const floorQueue = await startEngineFloorWorker(stack, log);
+  const floorTarget: LoadTarget = {
+    name: 'engine-floor',
+    origin: stack.apiUrl,
+    request: () => {
+      throw new Error('the engine floor is started through the Temporal client, not HTTP');
+    },
+    call: engineFloorCalls(stack.client, floorQueue, stack.merchantId),
+    expectedStatus: 201,
+    drained: () => stack.drained(120_000, ENGINE_FLOOR_WORKFLOW),
+  };
+  await runPhase({ ...floorTarget, name: 'warm-up engine-floor' }, 5, d.warmupMs, log);
+  await stack.drained(120_000, ENGINE_FLOOR_WORKFLOW);
+  log('engine floor: stepping the arrival rate');
+  const floorSearch = await search(floorTarget, 20, 2_000);
+  const floorHalf = await atHalf(floorTarget, floorSearch.maxRate);
+
   let soakFigures: StepFigures | undefined;
   let soakStart: RssPoint | undefined;
   if (soak) {
@@ -110,6 +136,7 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
     breakdown,
     replay: { search: replaySearch, atHalf: replayHalf.figures },
     plain: { search: plainSearch, atHalf: plainHalf.figures },
+    floor: { search: floorSearch, atHalf: floorHalf.figures },
     soak: soakFigures,
     rss: {
       points: rss.points,

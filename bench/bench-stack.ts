@@ -84,7 +84,7 @@ export class BenchStack {
     return this.local.dir;
   }
 
-  pid(part: 'api' | 'worker' | 'plain' | 'postgres' | 'payments-stub' | 'temporal'): number | undefined {
+  pid(part: 'api' | 'worker' | 'plain' | 'engine-floor' | 'postgres' | 'payments-stub' | 'temporal'): number | undefined {
     return this.local.pid(part);
   }
 
@@ -105,16 +105,22 @@ export class BenchStack {
     log(`up: api ${this.apiUrl}, plain ${this.plainUrl}, stub ${this.local.stubUrl}, Temporal ${this.local.temporalAddress} (worker ready in ${this.workerStartMs} ms)`);
   }
 
+  /** Another process on this stack's environment and node flags (the engine floor's worker); stop() stops it too. */
+  startExtra(name: string, entry: string, env: Record<string, string>): Promise<BenchPart> {
+    return this.local.startExtra(name, entry, env);
+  }
+
   /**
-   * Waits until no checkout workflow is running (those answered 202 go on in
-   * the background and would load the next step), at most timeoutMs.
+   * Waits until no checkout workflow (or none of workflowType: the engine
+   * floor's) is running (those answered 202 go on in the background and would
+   * load the next step), at most timeoutMs.
    */
-  async drained(timeoutMs = 120_000): Promise<void> {
+  async drained(timeoutMs = 120_000, workflowType = 'checkout'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const { count } = await this.client.workflow.count('ExecutionStatus = "Running" AND WorkflowType = "checkout"');
+      const { count } = await this.client.workflow.count(`ExecutionStatus = "Running" AND WorkflowType = "${workflowType}"`);
       if (count === 0) return;
-      this.options.log(`  waiting for ${count} checkout workflow(s) still running ...`);
+      this.options.log(`  waiting for ${count} ${workflowType} workflow(s) still running ...`);
       await new Promise((r) => setTimeout(r, 2_000));
     }
   }

@@ -26,8 +26,13 @@ export interface Sample {
   error?: string;
 }
 
+/** A request sent some other way than HTTP (the engine floor's workflow start): its key and an HTTP-like status. */
+export type CallResult = { key: string; status: number };
+
 export interface OpenLoadOptions {
   origin: string;
+  /** sends the i-th request itself instead of an HTTP POST to origin (request is then unused) */
+  call?: (i: number) => Promise<CallResult>;
   ratePerSecond: number;
   durationMs: number;
   /** builds the i-th request */
@@ -46,7 +51,8 @@ export interface OpenLoadResult {
 }
 
 export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadResult> {
-  const pool = new Pool(options.origin, {
+  // no sockets when the requests are sent by call
+  const pool = options.call ? undefined : new Pool(options.origin, {
     connections: options.connections ?? 256,
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
@@ -59,18 +65,23 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
   const inFlight = new Set<Promise<void>>();
   const t0 = performance.now();
 
+  const post = async (req: LoadRequest): Promise<CallResult> => {
+    if (!pool) throw new Error('no HTTP pool: the requests are sent by call');
+    const res = await pool.request({ method: 'POST', path: req.path, headers: req.headers, body: req.body });
+    await res.body.text();
+    return { key: req.key, status: res.statusCode };
+  };
   const send = (i: number) => {
     const scheduled = t0 + i * intervalMs;
-    const req = options.request(i);
+    const req = options.call ? undefined : options.request(i);
     lags.push(performance.now() - scheduled);
-    const done = pool
-      .request({ method: 'POST', path: req.path, headers: req.headers, body: req.body })
-      .then(async (res) => {
-        await res.body.text();
-        samples.push({ key: req.key, scheduledMs: scheduled - t0, latencyMs: performance.now() - scheduled, status: res.statusCode });
+    const answer = options.call ? withTimeout(options.call(i), options.timeoutMs) : post(req as LoadRequest);
+    const done = answer
+      .then(({ key, status }) => {
+        samples.push({ key, scheduledMs: scheduled - t0, latencyMs: performance.now() - scheduled, status });
       })
       .catch((err: unknown) => {
-        samples.push({ key: req.key, scheduledMs: scheduled - t0, latencyMs: performance.now() - scheduled, status: 0, error: (err as Error).message });
+        samples.push({ key: req?.key ?? String(i), scheduledMs: scheduled - t0, latencyMs: performance.now() - scheduled, status: 0, error: (err as Error).message });
       })
       .finally(() => inFlight.delete(done));
     inFlight.add(done);
@@ -92,7 +103,16 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
   });
   await Promise.all(inFlight);
   const elapsedMs = performance.now() - t0;
-  await pool.close();
+  await pool?.close();
   lags.sort((a, b) => a - b);
   return { samples, sendLagP99Ms: lags[Math.ceil(lags.length * 0.99) - 1] ?? 0, elapsedMs };
+}
+
+/** The call's answer, or a failure after ms (as the HTTP path's headers and body timeouts). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

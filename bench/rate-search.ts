@@ -2,7 +2,7 @@
 // step fails, narrows between the last pass and the first failure, then holds
 // the found rate for the confirmation period (60 s; shorter with --quick).
 import { figuresOf, type PhaseFigures } from './latency-stats';
-import { runOpenLoad, type LoadRequest, type OpenLoadResult } from './open-load';
+import { runOpenLoad, type CallResult, type LoadRequest, type OpenLoadResult } from './open-load';
 
 /**
  * Sustained means: every answer is the expected one (no error, no 202, no
@@ -15,6 +15,8 @@ export interface LoadTarget {
   name: string;
   origin: string;
   request: (i: number) => LoadRequest;
+  /** sends a request itself instead of an HTTP POST (the engine floor: a workflow start from the bench process) */
+  call?: (i: number) => Promise<CallResult>;
   expectedStatus: number;
   /** resolves once work the step left behind is done (e.g. checkouts answered 202 still running) */
   drained?: () => Promise<void>;
@@ -56,6 +58,7 @@ export async function runPhase(
     ratePerSecond: rate,
     durationMs,
     request: target.request,
+    call: target.call,
     timeoutMs: REQUEST_TIMEOUT_MS,
   });
   const f = figuresOf(result, rate, target.expectedStatus);

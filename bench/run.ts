@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick|--soak] [--variant <name>]` measures durable
-// checkouts against the plain handler on this machine and ends with one line:
-//   durable/plain throughput ratio R (durable X/s, plain Y/s); fresh p99 A ms; replay p99 B ms
+// checkouts against the plain handler and the engine's floor (a bare workflow
+// of the checkout's shape, bench/engine-floor/) on this machine and ends with one line:
+//   durable/plain ratio R (durable X/s, plain Y/s); durable/engine-floor F; fresh p50 P ms, p99 A ms; replay p99 B ms
 // `npm run bench -- --compare baseline,<variant>[,...] [--quick] [--rate N]`
 // measures settings before and after in one run (bench/variants.ts).
 import os from 'node:os';
@@ -88,10 +89,11 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
     ['durable fresh', f.durable.search.maxRate, f.durable.atHalf.offeredPerSecond, f.durable.atHalf.p50Ms, f.durable.atHalf.p95Ms, f.durable.atHalf.p99Ms, f.durable.atHalf.errors],
     ['durable replay', f.replay.search.maxRate, f.replay.atHalf.offeredPerSecond, f.replay.atHalf.p50Ms, f.replay.atHalf.p95Ms, f.replay.atHalf.p99Ms, f.replay.atHalf.errors],
     ['plain fresh', f.plain.search.maxRate, f.plain.atHalf.offeredPerSecond, f.plain.atHalf.p50Ms, f.plain.atHalf.p95Ms, f.plain.atHalf.p99Ms, f.plain.atHalf.errors],
+    ['engine floor', f.floor.search.maxRate, f.floor.atHalf.offeredPerSecond, f.floor.atHalf.p50Ms, f.floor.atHalf.p95Ms, f.floor.atHalf.p99Ms, f.floor.atHalf.errors],
   ];
   console.log(`\nresults (${quick ? 'quick' : 'full'}, variant ${variant}; load average at start ${before.loadAverage.join(' ')}, at end ${after.loadAverage.join(' ')})`);
   console.log(table(['', 'max sustained /s', 'measured at /s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors'], rows));
-  const unconfirmed = (['durable', 'replay', 'plain'] as const).filter((k) => !f[k].search.confirmation);
+  const unconfirmed = (['durable', 'replay', 'plain', 'floor'] as const).filter((k) => !f[k].search.confirmation);
   if (unconfirmed.length > 0) console.log(`  (not held for the whole confirmation period: ${unconfirmed.join(', ')})`);
 
   console.log(`\none durable checkout at ${f.durable.atHalf.offeredPerSecond}/s, by step (${f.breakdown.samples} sampled; medians do not add up exactly)`);
@@ -114,10 +116,13 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
   const durableRate = f.durable.search.maxRate;
   const plainRate = f.plain.search.maxRate;
   const ratio = plainRate > 0 ? durableRate / plainRate : 0;
+  const floorRate = f.floor.search.maxRate;
+  const floorRatio = floorRate > 0 ? durableRate / floorRate : 0;
   const growth = Math.max(f.rss.apiGrowthPercent ?? 0, f.rss.workerGrowthPercent ?? 0);
   const targets: Array<[string, boolean, string]> = [
     ['>= 50 fresh checkouts/s sustained', durableRate >= 50, `${durableRate}/s`],
     ['durable/plain ratio >= 0.3', ratio >= 0.3, ratio.toFixed(2)],
+    ['durable/engine-floor ratio >= 0.8 (issue 16)', floorRatio >= 0.8, `${floorRatio.toFixed(2)} (engine floor ${floorRate}/s)`],
     ['fresh p50 <= 80 ms at half rate', f.durable.atHalf.p50Ms <= 80, `${f.durable.atHalf.p50Ms} ms`],
     ['fresh p99 <= 300 ms at half rate', f.durable.atHalf.p99Ms <= 300, `${f.durable.atHalf.p99Ms} ms`],
     ['replay p99 <= 15 ms', f.replay.atHalf.p99Ms <= 15, `${f.replay.atHalf.p99Ms} ms at ${f.replay.atHalf.offeredPerSecond}/s`],
@@ -131,7 +136,7 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
   const name = `bench-${stamp()}`;
   const files = writeResults(
     name,
-    { machine: before, machineAfter: after, quick, variant, ratio, targets: targets.map(([what, met, value]) => ({ what, met, value })), ...f },
+    { machine: before, machineAfter: after, quick, variant, ratio, floorRatio, targets: targets.map(([what, met, value]) => ({ what, met, value })), ...f },
     {
       title: 'Checkout latency per second at half of each maximum rate (p50, p99)',
       series: [
@@ -140,12 +145,14 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
         { name: `plain p99 @${f.plain.atHalf.offeredPerSecond}/s`, color: '#1f618d', points: f.series.plain?.p99 ?? [] },
         { name: `plain p50`, color: '#85c1e9', points: f.series.plain?.p50 ?? [] },
         { name: `replay p99 @${f.replay.atHalf.offeredPerSecond}/s`, color: '#1e8449', points: f.series.replay?.p99 ?? [] },
+        { name: `engine floor p99 @${f.floor.atHalf.offeredPerSecond}/s`, color: '#7d3c98', points: f.series['engine-floor']?.p99 ?? [] },
       ],
     },
   );
   console.log(`\nfigures: ${files.join(', ')}`);
   console.log(
-    `durable/plain throughput ratio ${ratio.toFixed(2)} (durable ${durableRate}/s, plain ${plainRate}/s); fresh p99 ${f.durable.atHalf.p99Ms} ms; replay p99 ${f.replay.atHalf.p99Ms} ms`,
+    `durable/plain ratio ${ratio.toFixed(2)} (durable ${durableRate}/s, plain ${plainRate}/s); durable/engine-floor ${floorRatio.toFixed(2)}; ` +
+      `fresh p50 ${f.durable.atHalf.p50Ms} ms, p99 ${f.durable.atHalf.p99Ms} ms; replay p99 ${f.replay.atHalf.p99Ms} ms`,
   );
 }
 
