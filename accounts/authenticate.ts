@@ -5,6 +5,9 @@ import { findApiKeyByPrefix, touchApiKey, type ApiKeyRow } from '../db/api-keys'
 import type { Queryable } from '../db/payments';
 import { hashApiKey, keyMatches, prefixOf, type ApiKeyKind } from './api-key';
 
+/** touchApiKey's own window: it writes at most once a minute per key. */
+const TOUCH_AFTER_MS = 60_000;
+
 export interface Caller {
   keyId: string;
   kind: ApiKeyKind;
@@ -29,8 +32,11 @@ export async function authenticate(db: Queryable, authorization: string | undefi
   if (!keyMatches(key, row.hash, pepper)) return { ok: false, reason: 'invalid' };
   if (row.revoked_at) return { ok: false, reason: 'revoked' };
   if (row.expires_at && row.expires_at.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
-  // last use is best effort: never a reason to refuse or slow a request
-  void touchApiKey(db, row.id).catch(() => undefined);
+  // last use is best effort, to the minute: never a reason to refuse or slow a
+  // request, and no write at all while the stored time is recent
+  if (row.last_used_at === null || Date.now() - row.last_used_at.getTime() > TOUCH_AFTER_MS) {
+    void touchApiKey(db, row.id).catch(() => undefined);
+  }
   return { ok: true, caller: callerOf(row) };
 }
 
