@@ -9,7 +9,7 @@ import type { ApiConfig } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import { serveMetrics } from '../metrics-server';
-import { checkWebhookTarget, systemResolver } from '../outbound/webhook-target';
+import { checkWebhookTarget, systemResolver, type ResolveHost } from '../outbound/webhook-target';
 import { createApp } from './app';
 import { createApiMetrics } from './metrics';
 import { startOrphanSweeper } from './orphan-sweeper';
@@ -19,6 +19,8 @@ export interface ApiBuildDeps {
   client: Client;
   pool: Pool;
   logger: Logger;
+  /** How webhook endpoint host names are resolved for the URL check; default the system's DNS. */
+  resolveHost?: ResolveHost;
 }
 
 export interface ListeningApi extends RunningApi {
@@ -51,7 +53,7 @@ export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
     rateLimitPerMinute: config.frontDoor.rateLimitPerMinute,
     maxInFlightCheckouts: config.frontDoor.maxInFlightCheckouts,
     webhookSecretRotationGraceMs: config.webhooks.secretRotationGraceMs,
-    checkWebhookTarget: (url) => checkWebhookTarget(url, { allowPrivateNetworks: config.webhookTargets.allowPrivateNetworks, resolve: systemResolver }),
+    checkWebhookTarget: (url) => checkWebhookTarget(url, { allowPrivateNetworks: config.webhookTargets.allowPrivateNetworks, resolve: deps.resolveHost ?? systemResolver }),
     webhookLimits: { maxEndpointsPerMerchant: config.webhooks.maxEndpointsPerMerchant, redeliveriesPerMinute: config.webhooks.redeliveriesPerMinute },
     activityBudgets: {
       fraudMs: config.budgets.fraudMs,

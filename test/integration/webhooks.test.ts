@@ -7,6 +7,7 @@
 // Every URL a delivery could reach is a 127.0.0.1 listener of this file (or
 // 127.0.0.1:9, where nothing listens); hostile URLs are only ever text the
 // registration check refuses without connecting.
+import type { ResolveHost } from '../../outbound/webhook-target';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
@@ -100,9 +101,9 @@ async function captureServer(): Promise<{ url: string; requests: Array<{ headers
 }
 
 /** Another api beside the stack's, on its Temporal and Postgres, with some settings changed. */
-async function anotherApi(env: Record<string, string>): Promise<ListeningApi> {
+async function anotherApi(env: Record<string, string>, resolveHost?: ResolveHost): Promise<ListeningApi> {
   const config = testApiConfig({ TEMPORAL_TASK_QUEUE: stack.taskQueue, ...env });
-  const api = await buildApi(config, { client: stack.client, pool: stack.pool, logger: testLogger }).listen(0);
+  const api = await buildApi(config, { client: stack.client, pool: stack.pool, logger: testLogger, resolveHost }).listen(0);
   closers.push(() => api.close());
   return api;
 }
@@ -208,25 +209,35 @@ describe('webhook endpoints api', () => {
 
   it('refuses unsafe URLs with 400 naming url and the reason, and stores nothing', async () => {
     const before = await webhookRowsOf(stack.merchant.merchantId);
+    // Internal addresses appear only behind .invalid names (RFC 6761: they never
+    // resolve), which this api's injected resolver maps to them: were the guard
+    // wrong, a stored endpoint still could not be reached from this machine.
+    const hostile: ResolveHost = async (host) => {
+      const address = { 'metadata.invalid': '169.254.169.254', 'linklocal.invalid': 'fe80::1', 'private.invalid': '10.0.0.8' }[host];
+      if (address === undefined) throw Object.assign(new Error(`no such host ${host}`), { code: 'ENOTFOUND' });
+      return [{ address, family: address.includes(':') ? 6 : 4 }];
+    };
+    // this api allows private networks, as the stack does
+    const lenient = await anotherApi({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1' }, hostile);
     const refusals: Array<[string, RegExp]> = [
-      // always refused, private networks allowed or not (this stack allows them)
-      ['http://169.254.169.254/latest', /^url: 169\.254\.169\.254 is the cloud metadata address, which is never allowed$/],
-      ['http://[fe80::1]/hooks', /^url: fe80::1 is a link-local address .*never allowed$/],
+      // always refused, private networks allowed or not
+      ['http://metadata.invalid/latest', /^url: metadata\.invalid resolves to 169\.254\.169\.254, the cloud metadata address, which is never allowed$/],
+      ['http://linklocal.invalid/hooks', /^url: linklocal\.invalid resolves to fe80::1, a link-local address .*never allowed$/],
       ['http://0.0.0.0:3000/hooks', /never allowed$/],
       ['http://merchant:hunter2@127.0.0.1:9/hooks', /^url: contains credentials/],
     ];
     for (const [url, reason] of refusals) {
-      const answer = await api('POST', '/webhook-endpoints', { url, events: ['payment.completed'] });
+      const answer = await call(stack.api.apiKey, 'POST', '/webhook-endpoints', { url, events: ['payment.completed'] }, {}, lenient.url);
       expect(answer, url).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', field: 'url' } } });
       expect(answer.body.error.message, url).toMatch(reason);
     }
     // with WEBHOOK_ALLOW_PRIVATE_NETWORKS off (production's default), internal addresses and plain http too
-    const strict = await anotherApi({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: '0' });
+    const strict = await anotherApi({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: '0' }, hostile);
     for (const [url, reason] of [
       ['http://127.0.0.1:5433/', /^url: 127\.0\.0\.1 is a loopback address, allowed only when WEBHOOK_ALLOW_PRIVATE_NETWORKS=1$/],
       ['https://[::1]:7233/', /^url: ::1 is a loopback address/],
-      ['https://10.0.0.8/hooks', /^url: 10\.0\.0\.8 is a private network address \(RFC 1918\)/],
-      ['http://169.254.169.254/latest', /never allowed$/],
+      ['https://private.invalid/hooks', /^url: private\.invalid resolves to 10\.0\.0\.8, a private network address \(RFC 1918\)/],
+      ['http://metadata.invalid/latest', /never allowed$/],
     ] as const) {
       const answer = await call(stack.api.apiKey, 'POST', '/webhook-endpoints', { url, events: ['payment.completed'] }, {}, strict.url);
       expect(answer, url).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', field: 'url' } } });
