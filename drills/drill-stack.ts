@@ -39,8 +39,6 @@ export class DrillStack {
         MAX_IN_FLIGHT_CHECKOUTS: '100000',
         // one key drives every checkout of a drill
         KEY_RATE_LIMIT_PER_MINUTE: '100000000',
-        // the api's metrics on a free port: another stack (or npm start) may hold the default
-        API_METRICS_PORT: '0',
         ...options.env,
       },
       // the worker's "worker started" line is its readiness

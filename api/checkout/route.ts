@@ -7,7 +7,6 @@ import { HttpError } from '../../errors';
 import { callerOf, merchantOf } from '../auth/authenticate';
 import type { CheckoutMetrics } from '../metrics';
 import { shedOverLimit } from '../load-shedding';
-import { requireJson } from '../require-json';
 import { MAX_BODY_BYTES, parseCheckoutRequest, parseIdempotencyKey } from './schema';
 import { createCheckout, type CheckoutDeps, type CheckoutResult } from './use-case';
 
@@ -26,7 +25,7 @@ export function checkoutRoute(deps: CheckoutRouteDeps): Router {
   const checkout = createCheckout(deps);
   router.post(
     '/checkout',
-    requireJson,
+    // Content-Type was checked app-wide (require-json.ts)
     express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true }),
     // only once the body is in: a client still sending its body holds no slot (the
     // server cuts it after API_REQUEST_TIMEOUT_MS); still before Postgres or Temporal

@@ -5,9 +5,8 @@
 // alone costs a workflow of the checkout's shape on these server settings.
 import crypto from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { DEFAULT_ACTIVITY_BUDGETS, type CheckoutInput, type CheckoutRequest } from '../../domain/checkout';
-import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
+import { checkoutStartOptions } from '../../workflow-starts/checkout';
 import { freshCheckouts } from '../checkout-requests';
 import type { CallResult } from '../open-load';
 import { ENGINE_FLOOR_WORKFLOW, type engineFloorCheckout } from './workflows';
@@ -31,19 +30,7 @@ export function engineFloorCalls(client: Client, taskQueue: string, merchantId: 
     const workflowId = `floor-${merchantId}-${key}`;
     let handle;
     try {
-      handle = await client.workflow.start<typeof engineFloorCheckout>(ENGINE_FLOOR_WORKFLOW, {
-        taskQueue,
-        workflowId,
-        args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.merchantId, value: merchantId },
-          { key: SEARCH_ATTRIBUTES.customerId, value: request.customer_id },
-          { key: SEARCH_ATTRIBUTES.amountCents, value: request.amount_cents },
-          { key: SEARCH_ATTRIBUTES.paymentStatus, value: 'pending' },
-        ],
-      });
+      handle = await client.workflow.start<typeof engineFloorCheckout>(ENGINE_FLOOR_WORKFLOW, checkoutStartOptions(taskQueue, workflowId, input));
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       handle = client.workflow.getHandle<typeof engineFloorCheckout>(workflowId);

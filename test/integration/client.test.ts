@@ -1,7 +1,7 @@
 // The bundled client and CLI (docs/design.md, "Bundled client"): one Idempotency-Key per
 // logical checkout reused on every attempt, full jitter, Retry-After honoured,
 // 202 + Location followed to a final state, bounded attempts and total time.
-import { spawn } from 'node:child_process';
+import { runScript, type ScriptRun } from '../support/run-script';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +20,6 @@ import { parseCliArgs, UsageError } from '../../client/cli';
 import { checkoutWorkflowId } from '../../domain/ids';
 import { startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 function request(overrides: Partial<CheckoutRequest> = {}): CheckoutRequest {
@@ -470,11 +469,7 @@ describe('checkout client protocol behaviour (scripted stand-in for the api)', (
 // The CLI, spawned as a user would run it, against the real stack's api.
 // ---------------------------------------------------------------------------
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ScriptRun;
 
 /** No key unless a test gives one: an empty DATA_DIR, so a key npm start left in .data/ is not read. */
 let emptyDataDir: string;
@@ -486,26 +481,7 @@ afterAll(() => {
 });
 
 function runCliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, CHECKOUT_API_URL: '', CHECKOUT_API_KEY: '', DATA_DIR: emptyDataDir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runScript('client/cli.ts', args, { ...process.env, CHECKOUT_API_URL: '', CHECKOUT_API_KEY: '', DATA_DIR: emptyDataDir, ...env });
 }
 
 describe('checkout CLI', () => {

@@ -1,7 +1,7 @@
 // `npm run merchant`, run as an operator runs it (a child process) against the
 // test database: a merchant, a key shown once, listed by prefix only, stored
 // only as a hash, revoked; and bad input refused with exit 2, changing nothing.
-import { spawn } from 'node:child_process';
+import { runScript, type ScriptRun } from '../support/run-script';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,47 +12,23 @@ import { authenticate } from '../../accounts/authenticate';
 import { createPool, type Pool } from '../../db/pool';
 import { freePort } from '../../stack/free-port';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const PEPPER = crypto.randomBytes(32).toString('base64url');
 const KEY = /^sk_test_[0-9A-Za-z]{43}$/;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ScriptRun;
 
 let dataDir: string;
 let pool: Pool;
 
 function merchantCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/merchant.ts', ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        CHECKOUT_ENV: 'development',
-        DATABASE_URL: inject('databaseUrl'),
-        DATABASE_MIGRATION_URL: inject('databaseOwnerUrl'),
-        API_KEY_PEPPER: PEPPER,
-        DATA_DIR: dataDir,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  return runScript('scripts/merchant.ts', args, {
+      ...process.env,
+      CHECKOUT_ENV: 'development',
+      DATABASE_URL: inject('databaseUrl'),
+      DATABASE_MIGRATION_URL: inject('databaseOwnerUrl'),
+      API_KEY_PEPPER: PEPPER,
+      DATA_DIR: dataDir,
+      ...env,
   });
 }
 

@@ -88,6 +88,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** Another api instance on the stack's parts, with some settings of its own. */
+async function apiWith(env: Record<string, string>) {
+  return buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: stack.taskQueue, ...env }), { client: stack.client, pool: stack.pool, logger: testLogger }).listen(0);
+}
+
 /** The route's path with A's object in each parameter. */
 function pathToAs(route: AppRoute): string {
   return route.path.replace(/:(\w+)/g, (_match, name: string) => {
@@ -274,11 +279,7 @@ describe('keys at rest and over time', () => {
   });
 
   it('repeated refused keys from one address are throttled: 429 + Retry-After, even for a good key from there', async () => {
-    const api = await buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: stack.taskQueue, AUTH_FAILURES_PER_MINUTE: '5' }), {
-      client: stack.client,
-      pool: stack.pool,
-      logger: testLogger,
-    }).listen(0);
+    const api = await apiWith({ AUTH_FAILURES_PER_MINUTE: '5' });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 7; i += 1) {
@@ -296,11 +297,7 @@ describe('keys at rest and over time', () => {
   });
 
   it('a key has its own rate of new checkouts, whatever customer_id says', async () => {
-    const api = await buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: stack.taskQueue, KEY_RATE_LIMIT_PER_MINUTE: '3' }), {
-      client: stack.client,
-      pool: stack.pool,
-      logger: testLogger,
-    }).listen(0);
+    const api = await apiWith({ KEY_RATE_LIMIT_PER_MINUTE: '3' });
     try {
       const { apiKey } = await createTestKey(stack.pool, a.merchantId, 'secret');
       const answers = [];
