@@ -52,6 +52,11 @@ export function createApp(deps: ApiDeps): express.Express {
   const metrics = deps.metrics ?? createApiMetrics();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxyHops ?? 0);
+  // the api's budget counts from here: waiting for authentication is part of it
+  app.use((_req, res, next) => {
+    res.locals.receivedAt = Date.now();
+    next();
+  });
   app.use(metrics.recordRequests);
   // a path that does not decode, or a NUL in a path or query: 400 before any route reads it
   app.use(rejectUnstorableUrlText);

@@ -31,7 +31,8 @@ export function checkoutRoute(deps: CheckoutRouteDeps): Router {
     // server cuts it after API_REQUEST_TIMEOUT_MS); still before Postgres or Temporal
     shedOverLimit(deps.maxInFlightCheckouts),
     async (req: Request, res: Response, next: NextFunction) => {
-      const deadline = Date.now() + deps.apiBudgetMs;
+      // from the request's arrival (app.ts), not from here: the key lookup before this may have waited
+      const deadline = ((res.locals.receivedAt as number | undefined) ?? Date.now()) + deps.apiBudgetMs;
       const caller = { merchantId: merchantOf(res), apiKeyId: callerOf(res).keyId };
       const key = parseIdempotencyKey(req.header('Idempotency-Key'));
       const request = parseCheckoutRequest(req.body);
