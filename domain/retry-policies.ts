@@ -51,3 +51,13 @@ export const RECONCILIATION_RETRY = {
   maximumIntervalMs: 30_000,
   maximumAttempts: 6,
 };
+
+/**
+ * What a retryable activity failure carries in its first detail: the wait it
+ * asks for. Temporal applies a failure's nextRetryDelay between attempts of
+ * one activity, but workflow code does not see it, so a workflow that moves
+ * from a local first attempt to a regular activity waits it from here.
+ */
+export interface RetryDetails {
+  nextRetryDelayMs: number;
+}

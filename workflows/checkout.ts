@@ -9,12 +9,13 @@ import {
   type ActivityOptions,
   proxyActivities,
   proxyLocalActivities,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CheckoutActivities } from '../activities/checkout/activities';
 import { DECLINE_CODES, DECLINE_FAILURES, FailureType, NON_RETRYABLE_FAILURES } from '../errors';
-import { CHARGE_RETRY, LEDGER_RETRY, REFUND_RETRY } from '../domain/retry-policies';
+import { CHARGE_RETRY, LEDGER_RETRY, REFUND_RETRY, type RetryDetails } from '../domain/retry-policies';
 import {
   DEFAULT_ACTIVITY_BUDGETS,
   type ActivityBudgets,
@@ -91,8 +92,19 @@ function checkoutActivities(budgets: ActivityBudgets) {
       startToCloseTimeout: budgets.notifyMs,
       retry: { initialInterval: 200, maximumAttempts: 2 },
     }),
+    // First attempts of the charge and the recording steps, inside the workflow
+    // task: a checkout that goes through first time is one workflow task. One
+    // attempt each; a failure that may pass is retried by the regular
+    // activity above, under its declared policy (firstAttemptLocally).
+    firstAttempt: {
+      charge: proxyLocalActivities<CheckoutActivities>({ startToCloseTimeout: budgets.chargeMs, retry: { maximumAttempts: 1 } }),
+      ledger: proxyLocalActivities<CheckoutActivities>({ startToCloseTimeout: LEDGER_ATTEMPT_MS, retry: { maximumAttempts: 1 } }),
+    },
   };
 }
+
+/** One recording attempt: a transaction of a few statements; a database that takes longer is waited for by the retries. */
+const LEDGER_ATTEMPT_MS = 5_000;
 
 /**
  * The recording steps' options. An unreachable database is not a refusal: the
@@ -118,9 +130,9 @@ function recordingOptions(budgets: ActivityBudgets): ActivityOptions {
   };
   if (!budgets.paymentPendingMaxMs) {
     const maximumAttempts = budgets.ledgerOldPolicyMaxAttempts ?? LEDGER_RETRY.oldPolicyMaximumAttempts;
-    return { startToCloseTimeout: 5_000, retry: { ...retry, maximumAttempts } };
+    return { startToCloseTimeout: LEDGER_ATTEMPT_MS, retry: { ...retry, maximumAttempts } };
   }
-  return { startToCloseTimeout: 5_000, scheduleToCloseTimeout: budgets.paymentPendingMaxMs, retry };
+  return { startToCloseTimeout: LEDGER_ATTEMPT_MS, scheduleToCloseTimeout: budgets.paymentPendingMaxMs, retry };
 }
 
 /** Patch ID: the fraud check runs as a local activity from this version on. */
@@ -128,6 +140,13 @@ export const FRAUD_AS_LOCAL_ACTIVITY = 'fraud-check-local-activity';
 
 /** Patch ID: notification as a local activity, no repeated 'pending' upsert at start. */
 export const LEAN_NOTIFY = 'notify-local-activity';
+
+/**
+ * Patch ID: the first attempts of the charge and of the recording step run as
+ * local activities, so a checkout that succeeds first time is one workflow
+ * task (docs/performance.md, "One workflow task").
+ */
+export const ONE_TASK_HAPPY_PATH = 'one-task-happy-path';
 
 export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
   const { workflowId } = workflowInfo();
@@ -137,6 +156,10 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
   // 'pending' upsert (the api already sets it at start) and a remote notification.
   const lean = patched(LEAN_NOTIFY);
   if (!lean) setPaymentStatus('pending');
+  // Histories recorded before this version replay their regular activities.
+  const oneTask = patched(ONE_TASK_HAPPY_PATH);
+  const record = (step: (a: CheckoutActivities) => Promise<void>) =>
+    oneTask ? firstAttemptLocally(step, acts.firstAttempt.ledger, acts.ledger) : step(acts.ledger);
 
   let chargeId: string;
   const facts = { payment_id: paymentId, amount_cents: request.amount_cents, currency: request.currency, created_at: createdAt };
@@ -144,11 +167,10 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
     // Histories recorded before this change replay the remote activity they scheduled.
     if (patched(FRAUD_AS_LOCAL_ACTIVITY)) await acts.fraudLocal.checkFraud({ idempotencyKey, request });
     else await acts.fraud.checkFraud({ idempotencyKey, request });
-    const charge = await acts.charge.chargePayment({
-      idempotencyKey,
-      providerKey: providerKey(workflowId, 'charge'),
-      request,
-    });
+    const chargeInput = { idempotencyKey, providerKey: providerKey(workflowId, 'charge'), request };
+    const charge = oneTask
+      ? await firstAttemptLocally((a) => a.chargePayment(chargeInput), acts.firstAttempt.charge, acts.charge)
+      : await acts.charge.chargePayment(chargeInput);
     chargeId = charge.id;
   } catch (err) {
     const declineType = declineTypeOf(err);
@@ -156,7 +178,7 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
       ? { outcome: 'declined', payment: facts, code: DECLINE_CODES[declineType] ?? 'card_declined' }
       : { outcome: 'failed', payment: facts, code: 'provider_unavailable' };
     if (!declineType) log.error('charge failed for good', { error: String(err) });
-    await acts.ledger.recordFailedPayment({ idempotencyKey, ...outcome });
+    await record((a) => a.recordFailedPayment({ idempotencyKey, ...outcome }));
     setPaymentStatus('failed');
     await notifyBestEffort(lean ? acts.notifyLocal : acts.notify, idempotencyKey, paymentId, 'failed');
     return outcome;
@@ -180,13 +202,52 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutOutcome> {
   };
   const completed: CompletedOutcome = { outcome: 'completed', payment };
   try {
-    await acts.ledger.recordCompletedPayment({ idempotencyKey, ...completed });
+    await record((a) => a.recordCompletedPayment({ idempotencyKey, ...completed }));
   } catch (err) {
     return compensate(err);
   }
   setPaymentStatus('completed');
   await notifyBestEffort(lean ? acts.notifyLocal : acts.notify, idempotencyKey, paymentId, 'completed');
   return completed;
+}
+
+/**
+ * A step's first attempt as a local activity, inside the workflow task; if it
+ * fails in a way that may pass (a provider 5xx or timeout, an open breaker,
+ * an unreachable database), the same step as a regular activity under its
+ * declared policy: durable, jittered waits, visible in the Web UI, rate
+ * limited by the task queue. A failure that is final (a decline, a refusal by
+ * the ledger) is final at once. Both attempts carry the same idempotency keys,
+ * so a local attempt that ran before a crash is found, not repeated.
+ */
+async function firstAttemptLocally<T>(
+  step: (activities: CheckoutActivities) => Promise<T>,
+  local: CheckoutActivities,
+  regular: CheckoutActivities,
+): Promise<T> {
+  try {
+    return await step(local);
+  } catch (err) {
+    if (isFinal(err)) throw err;
+    // the wait the failure asks for (a Retry-After, an open breaker), as the regular activity's retries would
+    const delayMs = requestedDelayMs(err);
+    log.warn('first attempt failed; retrying as a regular activity', { error: String(err), delayMs });
+    if (delayMs > 0) await sleep(delayMs);
+    return step(regular);
+  }
+}
+
+function requestedDelayMs(err: unknown): number {
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  if (!(failure instanceof ApplicationFailure)) return 0;
+  const delayMs = (failure.details?.[0] as Partial<RetryDetails> | undefined)?.nextRetryDelayMs;
+  return typeof delayMs === 'number' && delayMs > 0 ? delayMs : 0;
+}
+
+function isFinal(err: unknown): boolean {
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  if (!(failure instanceof ApplicationFailure)) return false;
+  return failure.nonRetryable || NON_RETRYABLE_FAILURES.includes(failure.type as FailureType);
 }
 
 function setPaymentStatus(status: PaymentStatus): void {

@@ -15,6 +15,7 @@ import type { ProviderCharge, ProviderRefund } from '../../domain/provider';
 import { PaymentsProvider } from './payments-provider';
 import { ProviderCallError } from '../../errors';
 import { fullJitterDelayMs } from '../retry-delay';
+import type { RetryDetails } from '../../domain/retry-policies';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -87,6 +88,7 @@ export function createActivities({ pool, provider, protection, logger, config }:
         message: open ? 'provider circuit breaker is open' : 'provider retry budget exhausted; retry deferred',
         type: open ? FailureType.ProviderCircuitOpen : FailureType.RetryBudgetExhausted,
         nextRetryDelay: delayMs,
+        details: [retryDetails(delayMs)],
       });
     }
     const recordOutcome = async (outcome: 'success' | 'failure') => {
@@ -256,6 +258,15 @@ export function createActivities({ pool, provider, protection, logger, config }:
 
 export type CheckoutActivities = ReturnType<typeof createActivities>;
 
+/**
+ * The wait a retryable failure asks for, also in its details: the workflow
+ * does not see a failure's nextRetryDelay, and after a local first attempt it
+ * waits this long itself before the regular activity (workflows/checkout.ts).
+ */
+function retryDetails(nextRetryDelayMs: number): RetryDetails {
+  return { nextRetryDelayMs };
+}
+
 /** Provider errors as Temporal failures: retryable ones with a full-jitter delay that honours Retry-After. */
 function providerFailure(err: unknown, policy: { initialIntervalMs: number; maximumIntervalMs: number }, log: Logger): unknown {
   if (!(err instanceof ProviderCallError)) return err;
@@ -268,7 +279,7 @@ function providerFailure(err: unknown, policy: { initialIntervalMs: number; maxi
     message: err.message,
     type: FailureType.ProviderUnavailable,
     nextRetryDelay: delayMs,
-    details: [{ status: err.status }],
+    details: [{ status: err.status, ...retryDetails(delayMs) }],
   });
 }
 
@@ -299,7 +310,7 @@ function recordingFailure(err: unknown, policy: { initialIntervalMs: number; max
     message,
     type: RECORDING_UNAVAILABLE,
     nextRetryDelay: delayMs,
-    details: [{ code: typeof code === 'string' ? code : null }],
+    details: [{ code: typeof code === 'string' ? code : null, ...retryDetails(delayMs) }],
     cause: err instanceof Error ? err : undefined,
   });
 }

@@ -134,8 +134,26 @@ describe('compensation (time-skipping)', () => {
   });
 });
 
+describe('the happy path in one workflow task (time-skipping)', () => {
+  it('a checkout that succeeds first time is one workflow task: every step a local activity, no activity task', async () => {
+    const before = await stubStats();
+    const { workflowId, input } = await newCheckout();
+    const result = await runWorkflow(realActivities(), workflowId, input);
+
+    expect(result.outcome).toBe('completed');
+    const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
+    // fraud, charge, ledger, notification: each recorded as a local activity's marker
+    const localActivities = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    expect(localActivities).toHaveLength(4);
+    expect((await stubStats()).charges_applied - before.charges_applied).toBe(1);
+    expect((await findPaymentById(pool, input.paymentId))?.status).toBe('completed');
+  });
+});
+
 describe('checkout workflow retries (time-skipping)', () => {
-  it('a charge failing twice with provider 500s is retried and succeeds on the third attempt, charging once', async () => {
+  it('a charge failing twice with provider 500s is retried (first attempt local, then a regular activity) and succeeds on the third attempt, charging once', async () => {
     const real = realActivities();
     const attempts: number[] = [];
     const before = await stubStats();
