@@ -1,12 +1,14 @@
 // One benchmark run on one stack: fresh durable checkouts (maximum sustained
 // rate, latency at half of it and where that time goes), replays, the plain
 // handler side by side, the engine's floor (a bare workflow of the checkout's
-// shape, bench/engine-floor/) on the same server, and the api's and worker's memory.
+// shape, bench/engine-floor/, started eagerly from its worker's own process
+// over HTTP as the api starts a checkout) on the same server, and the api's
+// and worker's memory.
 import type { LoadRequest, Sample } from './open-load';
 import type { BenchStack } from './bench-stack';
 import { freshCheckouts, replaysOf } from './checkout-requests';
 import type { Durations } from './durations';
-import { engineFloorCalls } from './engine-floor/start';
+import { FLOOR_CHECKOUT_PATH, type FloorStarts } from './engine-floor/start';
 import { startEngineFloorWorker } from './engine-floor/worker-process';
 import { ENGINE_FLOOR_WORKFLOW } from './engine-floor/workflows';
 import { breakDownLatency, type Breakdown } from './latency-breakdown';
@@ -28,8 +30,10 @@ export interface BenchFigures {
   breakdown: Breakdown;
   replay: TargetFigures;
   plain: TargetFigures;
-  /** the bare workflow of the checkout's shape, started from the bench process */
+  /** the bare workflow of the checkout's shape, started eagerly from its worker's own process, over HTTP */
   floor: TargetFigures;
+  /** the floor process's starts (warm-up included) and how many were eager: 0 eager means the server did not hand tasks back */
+  floorStarts: FloorStarts;
   soak?: StepFigures;
   rss: {
     points: RssPoint[];
@@ -98,17 +102,15 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
   const plainSearch = await search(plainTarget, 20, 5_000);
   const plainHalf = await atHalf(plainTarget, plainSearch.maxRate);
 
-  // Last, so the durable stack's phases ran without its worker; the same dev
+  // Last, so the durable stack's phases ran without its process; the same dev
   // server, its settings and the checkout worker's tuning (worker-main.ts).
-  log('engine floor: a bare workflow of the checkout\'s shape, no I/O, started from this process');
-  const floorQueue = await startEngineFloorWorker(stack, log);
+  log('engine floor: a bare workflow of the checkout\'s shape, no I/O, started eagerly from the worker\'s own process, over HTTP');
+  const floor = await startEngineFloorWorker(stack, log);
+  const floorRequests = freshCheckouts('floor', stack.apiKey);
   const floorTarget: LoadTarget = {
     name: 'engine-floor',
-    origin: stack.apiUrl,
-    request: () => {
-      throw new Error('the engine floor is started through the Temporal client, not HTTP');
-    },
-    call: engineFloorCalls(stack.client, floorQueue, stack.merchantId),
+    origin: floor.origin,
+    request: (i) => ({ ...floorRequests(i), path: FLOOR_CHECKOUT_PATH }),
     expectedStatus: 201,
     drained: () => stack.drained(120_000, ENGINE_FLOOR_WORKFLOW),
   };
@@ -117,6 +119,8 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
   log('engine floor: stepping the arrival rate');
   const floorSearch = await search(floorTarget, 20, 2_000);
   const floorHalf = await atHalf(floorTarget, floorSearch.maxRate);
+  const floorStarts = await floor.starts();
+  log(`engine floor: ${floorStarts.eager} of ${floorStarts.starts} starts eager`);
 
   let soakFigures: StepFigures | undefined;
   let soakStart: RssPoint | undefined;
@@ -137,6 +141,7 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
     replay: { search: replaySearch, atHalf: replayHalf.figures },
     plain: { search: plainSearch, atHalf: plainHalf.figures },
     floor: { search: floorSearch, atHalf: floorHalf.figures },
+    floorStarts,
     soak: soakFigures,
     rss: {
       points: rss.points,

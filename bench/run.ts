@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick|--soak] [--variant <name>]` measures durable
 // checkouts against the plain handler and the engine's floor (a bare workflow
-// of the checkout's shape, bench/engine-floor/) on this machine and ends with one line:
+// of the checkout's shape, bench/engine-floor/, started eagerly over HTTP from
+// its worker's own process, as the api starts a checkout) on this machine and ends with one line:
 //   durable/plain ratio R (durable X/s, plain Y/s); durable/engine-floor F; fresh p50 P ms, p99 A ms; replay p99 B ms
 // `npm run bench -- --compare baseline,<variant>[,...] [--quick] [--rate N]`
 // measures settings before and after in one run (bench/variants.ts).
@@ -95,6 +96,8 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
   console.log(table(['', 'max sustained /s', 'measured at /s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors'], rows));
   const unconfirmed = (['durable', 'replay', 'plain', 'floor'] as const).filter((k) => !f[k].search.confirmation);
   if (unconfirmed.length > 0) console.log(`  (not held for the whole confirmation period: ${unconfirmed.join(', ')})`);
+  const { eager, starts } = f.floorStarts;
+  console.log(`  engine floor: ${eager} of ${starts} starts eager${eager < starts ? ' (the rest went through the task queue: is system.enableEagerWorkflowStart on?)' : ''}`);
 
   console.log(`\none durable checkout at ${f.durable.atHalf.offeredPerSecond}/s, by step (${f.breakdown.samples} sampled; medians do not add up exactly)`);
   console.log(table(['step', 'median ms', 'p95 ms'], f.breakdown.rows.map((r) => [r.step, r.medianMs, r.p95Ms])));

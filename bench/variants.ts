@@ -33,6 +33,20 @@ export const VARIANTS: Variant[] = [
     summary: "notification as a remote activity and the initial 'pending' upsert, as before commit 0a255f2",
     workflowsFromRevision: '0a255f2^',
   },
+  // baseline since issue 16: the api hosts a checkout worker and starts checkouts eagerly (API_EAGER_START)
+  {
+    name: 'no-eager-start',
+    summary: 'API_EAGER_START 0: the one-task checkout started through the task queue and run by the worker process, as before eager start',
+    env: { API_EAGER_START: '0' },
+  },
+  {
+    // WORKER_WORKFLOW_BUNDLE reaches every service, the api's hosted worker too;
+    // with API_EAGER_START 0 the api hosts none
+    name: 'before-one-task',
+    summary: 'the checkout before issue 16 (workflows/ of 91e3f96^: charge and ledger as regular activities, three workflow tasks), not started eagerly',
+    workflowsFromRevision: '91e3f96^',
+    env: { API_EAGER_START: '0' },
+  },
   { name: 'sqlite-memory', summary: 'dev server SQLite in memory (no file: nothing survives a restart)', temporalInMemory: true },
   // baseline's dev server file runs in WAL mode (FILE_SQLITE_PRAGMAS) since this measured 3x better
   { name: 'sqlite-rollback-journal', summary: "dev server SQLite with the CLI's own defaults (rollback journal), as before WAL", sqlitePragmas: [] },
