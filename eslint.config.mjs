@@ -39,6 +39,16 @@ export default tseslint.config(
   ]),
   boundary('workflow-starts', 'starting a workflow needs names and a client, nothing more', ['db', 'api', 'activities', 'worker', 'stack', 'payments-stub']),
   boundary('worker', 'the worker never reaches the api or the stub', ['api', 'payments-stub', 'stack']),
+  // the api process's entry point composes it: it may host a checkout worker for eager starts (API_EAGER_START)
+  {
+    files: ['api/main.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/activities', '**/activities/**', '**/payments-stub', '**/payments-stub/**', '**/stack', '**/stack/**'], message: 'api/main.ts may start the hosted worker, nothing else of that side' }] },
+      ],
+    },
+  },
   ...standalone('payments-stub', 'the stub is a separate service: it imports nothing of ours but its own files'),
   ...standalone('client', 'the client is a library for other codebases: it imports nothing of ours'),
   ...standalone('webhook-receiver', "the example receiver is a merchant's code: it imports nothing of ours"),

@@ -45,6 +45,8 @@ export interface ApiDeps {
   trustProxyHops?: number;
   /** served on the metrics port (buildApi), not here */
   metrics?: ApiMetrics;
+  /** Start checkouts eagerly on a checkout worker in this process (API_EAGER_START). */
+  eagerStart?: boolean;
 }
 
 export function createApp(deps: ApiDeps): express.Express {

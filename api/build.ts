@@ -21,6 +21,11 @@ export interface ApiBuildDeps {
   logger: Logger;
   /** How webhook endpoint host names are resolved for the URL check; default the system's DNS. */
   resolveHost?: ResolveHost;
+  /**
+   * The client is on a NativeConnection shared with a checkout worker in this
+   * process: start checkouts eagerly on it (API_EAGER_START).
+   */
+  eagerStart?: boolean;
 }
 
 export interface ListeningApi extends RunningApi {

@@ -1,8 +1,13 @@
-// Runs the api process: `npm run start:api`. The wiring is buildApi's (api/build.ts).
+// Runs the api process: `npm run start:api`. The wiring is buildApi's (api/build.ts);
+// with API_EAGER_START (the default) the process also hosts a checkout worker
+// and starts checkouts eagerly on it (worker/hosted-checkout-worker.ts).
 import { Client } from '@temporalio/client';
-import { loadApiConfig } from '../config';
+import { loadApiConfig, loadWorkerConfig } from '../config';
 import { openMigratedPool } from '../db/open';
-import { createLogger } from '../logger';
+import { createLogger, type Logger } from '../logger';
+import type { Pool } from '../db/pool';
+import { hostCheckoutWorker, type HostedCheckoutWorker } from '../worker/hosted-checkout-worker';
+import { installSdkLogging } from '../worker/sdk-logging';
 import { buildApi } from './build';
 import { connectApiToTemporal } from './temporal-connection';
 
@@ -10,24 +15,53 @@ async function main(): Promise<void> {
   const config = loadApiConfig();
   const logger = createLogger('api', config.logLevel);
   const pool = await openMigratedPool(config.database, config.databaseSession, logger);
-  const connection = connectApiToTemporal(config.temporal.address);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const built = buildApi(config, { client, pool, logger });
+  const hosted = config.eagerStart ? await hostWorker(pool, logger) : undefined;
+  const connection = hosted ? undefined : connectApiToTemporal(config.temporal.address);
+  const client = hosted?.client ?? new Client({ connection, namespace: config.temporal.namespace });
+  const built = buildApi(config, { client, pool, logger, eagerStart: hosted !== undefined });
   // the server's timeouts and connection cap from config (API_HEADERS_TIMEOUT_MS, ...)
   const api = await built.listen(config.api.port, config.api.host);
-  logger.info({ url: api.url }, 'api listening');
+  logger.info({ url: api.url, eagerStart: hosted !== undefined }, 'api listening');
   const stopSweeper = built.startOrphanSweeper();
+  // a failed Worker would take eager starts it cannot run: exit, and let the supervisor restart the api
+  const workerRun = hosted?.run().catch((err: unknown) => {
+    logger.fatal({ err: (err as Error).message }, 'the hosted checkout worker failed; exiting');
+    process.exit(1);
+  });
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'api stopping');
     stopSweeper();
+    // the requests held first, then the hosted Worker's tasks (within the worker's grace)
     await api.close();
-    await connection.close();
+    hosted?.shutdown();
+    await workerRun;
+    await hosted?.close();
+    await connection?.close();
     await pool.end();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/**
+ * The hosted checkout worker, or none when Temporal cannot be reached at
+ * start: the api then serves on a lazy connection (starts not eager, 503 until
+ * Temporal answers) rather than not at all; a restart brings the worker back.
+ */
+async function hostWorker(pool: Pool, logger: Logger): Promise<HostedCheckoutWorker | undefined> {
+  installSdkLogging(logger);
+  const started = Date.now();
+  logger.info('starting the hosted checkout worker (bundling the workflow code)');
+  try {
+    const hosted = await hostCheckoutWorker(loadWorkerConfig(), { pool, logger });
+    logger.info({ ms: Date.now() - started }, 'hosted checkout worker ready: checkouts start eagerly');
+    return hosted;
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'could not start the hosted checkout worker; starting checkouts without eager start');
+    return undefined;
+  }
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,8 @@ import client from 'prom-client';
 export interface ApiMetrics {
   registry: client.Registry;
   checkoutOutcomes: client.Counter<'outcome'>;
+  /** How each checkout workflow start went (workflow-starts/checkout.ts, CheckoutStart). */
+  checkoutStarts: client.Counter<'start'>;
   recordRequests(req: Request, res: Response, next: NextFunction): void;
 }
 
@@ -29,9 +31,16 @@ export function createApiMetrics(): ApiMetrics {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const checkoutStarts = new client.Counter({
+    name: 'checkout_workflow_starts_total',
+    help: "Checkout workflow starts: eager (first task in the start's answer, run in this process), not_eager (through the task queue, or a running one joined), closed (the key's workflow had ended)",
+    labelNames: ['start'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     checkoutOutcomes,
+    checkoutStarts,
     recordRequests(req, res, next) {
       const end = duration.startTimer();
       res.on('finish', () => {
@@ -44,4 +53,4 @@ export function createApiMetrics(): ApiMetrics {
     },
   };
 }
-export type CheckoutMetrics = Pick<ApiMetrics, 'checkoutOutcomes'>;
+export type CheckoutMetrics = Pick<ApiMetrics, 'checkoutOutcomes' | 'checkoutStarts'>;

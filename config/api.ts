@@ -7,7 +7,7 @@ import { loadApiKeyConfig, type ApiKeyConfig } from './api-keys';
 import { activityBudgetVars, databaseOf, databaseVars, processVars, temporalOf, temporalVars, type DatabaseConfig, type TemporalConfig } from './common';
 import { loadDatabaseSessionConfig, type DatabaseSessionConfig } from './database-session';
 import { paymentRecordingOf, type PaymentRecordingConfig } from './payment-recording';
-import { ms, parse, port } from './read';
+import { flag, isOn, ms, parse, port } from './read';
 import { loadWebhookTargetsConfig, type WebhookTargetsConfig } from './webhook-targets';
 
 export const apiVars = {
@@ -34,6 +34,11 @@ export const apiVars = {
   // Behind a proxy (docker-compose's nginx): how many hops of X-Forwarded-For
   // to trust for the client address (failed-authentication throttle); 0: none.
   API_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  // The api hosts a checkout worker and starts checkouts eagerly: the first
+  // workflow task comes back in the start call's answer and runs here, so a
+  // checkout that succeeds first time is one round trip (docs/performance.md,
+  // "One round trip"). Needs the server's system.enableEagerWorkflowStart.
+  API_EAGER_START: flag.default('1'),
 };
 
 export const apiSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, ...activityBudgetVars, ...apiVars });
@@ -58,6 +63,8 @@ export interface ApiConfig {
   /** API keys: the pepper, the key environment, failed-authentication throttle, per-key rate (config/api-keys.ts). */
   apiKeys: ApiKeyConfig;
   trustProxyHops: number;
+  /** API_EAGER_START: run a checkout worker in the api process and start checkouts eagerly on it. */
+  eagerStart: boolean;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -85,6 +92,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     server: apiServerOf(env, e.EDGE_BUDGET_MS),
     apiKeys: loadApiKeyConfig(env),
     trustProxyHops: e.API_TRUST_PROXY,
+    eagerStart: isOn(e.API_EAGER_START),
   };
   checkBudgets(config.budgets);
   return config;

@@ -44,9 +44,13 @@ export const FILE_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
  * (30-40 ms per activity on 2 cores). The SDK turns it off by itself for a
  * task queue with a rate limit (WORKER_MAX_ACTIVITIES_PER_SECOND), which
  * eager dispatch would bypass.
+ * Eager workflow start: a start from a client sharing its connection with a
+ * worker of the task queue (the api's hosted worker, API_EAGER_START) gets
+ * the first workflow task in its answer, with no trip through the queue.
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
   'system.enableActivityEagerExecution': true,
+  'system.enableEagerWorkflowStart': true,
 };
 
 const SEARCH_ATTRIBUTE_FLAG_TYPES: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int' };

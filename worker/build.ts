@@ -63,6 +63,16 @@ export function checkoutActivitiesFor(
   });
 }
 
+/** The fleet's shared breaker and retry budget for the provider 'payments', as this config sets them. */
+export function providerProtectionFor(config: WorkerConfig, pool: Pool, events?: ProtectionEvents): ProviderProtection {
+  return new ProviderProtection(
+    pool,
+    'payments',
+    { breaker: config.breaker, retryBudget: config.retryBudget, probeHoldMs: config.budgets.chargeMs + 1_000 },
+    events,
+  );
+}
+
 /** The provider's HTTP client as this config makes it. */
 export function paymentsProviderFor(config: WorkerConfig): PaymentsProvider {
   return new PaymentsProvider({ baseUrl: config.paymentsUrl, connectTimeoutMs: config.budgets.providerConnectMs });
@@ -71,14 +81,7 @@ export function paymentsProviderFor(config: WorkerConfig): PaymentsProvider {
 export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promise<BuiltWorker> {
   const { pool, logger } = deps;
   const provider = paymentsProviderFor(config);
-  const protection =
-    deps.protection ??
-    new ProviderProtection(
-      pool,
-      'payments',
-      { breaker: config.breaker, retryBudget: config.retryBudget, probeHoldMs: config.budgets.chargeMs + 1_000 },
-      deps.protectionEvents,
-    );
+  const protection = deps.protection ?? providerProtectionFor(config, pool, deps.protectionEvents);
   const activities = checkoutActivitiesFor(config, { pool, logger, provider, protection });
   // the provider's listings against the ledger, one run per Schedule tick
   const listings = new ProviderListings({ baseUrl: config.paymentsUrl, connectTimeoutMs: config.budgets.providerConnectMs });

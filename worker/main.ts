@@ -5,11 +5,12 @@
 // the webhook dispatcher stops first, then in-flight tasks finish within
 // WORKER_SHUTDOWN_GRACE_MS, and the process exits 0.
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadWorkerConfig } from '../config';
 import { openMigratedPool } from '../db/open';
 import { createLogger } from '../logger';
 import { buildWorker, type BuiltWorker } from './build';
+import { installSdkLogging } from './sdk-logging';
 import { serveMetrics } from '../metrics-server';
 import { createReconciliationMetrics, createWorkerMetrics, protectionEvents } from './metrics';
 import { ensureReconciliationSchedule } from './reconciliation-schedule';
@@ -18,16 +19,9 @@ import { bundleWorkflowsInChildProcess } from './workflow-bundle';
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger('worker', config.logLevel);
-  // the SDK's own logs as JSON lines too, through the same logger
-  const sdkLog = logger.child({ component: 'temporal-sdk' });
-  Runtime.install({
-    logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
-      const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level as LogLevel];
-      sdkLog[method](meta ?? {}, message);
-    }),
-    // signals are ours (below): the SDK's own handling would stop the Workers before the dispatcher
-    shutdownSignals: [],
-  });
+  // the SDK's own logs as JSON lines too, through the same logger; signals are ours (below): the
+  // SDK's own handling would stop the Workers before the dispatcher
+  installSdkLogging(logger);
 
   // A signal before the Workers run has nothing in flight: exit. After, drain (once: a Ctrl-C
   // reaches this process and npm start's SIGTERM follows; neither cuts the grace short).

@@ -10,8 +10,15 @@ import type { checkout as checkoutWorkflow } from '../workflows';
 export type CheckoutHandle = WorkflowHandle<typeof checkoutWorkflow>;
 
 /**
- * The running or finished workflow for the key. The gRPC deadline (epoch ms)
- * bounds each call; callers also race it (api/deadline.ts).
+ * How a start went: eager (the first task came back in the answer),
+ * not_eager (started through the task queue, or a running workflow joined:
+ * the SDK does not tell the two apart), or closed (the key's workflow had ended).
+ */
+export type CheckoutStart = 'eager' | 'not_eager' | 'closed';
+
+/**
+ * The running or finished workflow for the key, and how it was started. The
+ * gRPC deadline (epoch ms) bounds each call; callers also race it (api/deadline.ts).
  */
 export async function startOrAttachCheckout(
   client: Client,
@@ -19,11 +26,16 @@ export async function startOrAttachCheckout(
   workflowId: string,
   input: CheckoutInput,
   deadline: number,
-): Promise<CheckoutHandle> {
+  eager = false,
+): Promise<{ handle: CheckoutHandle; start: CheckoutStart }> {
   try {
-    return await client.withDeadline(deadline, () => client.workflow.start<typeof checkoutWorkflow>('checkout', checkoutStartOptions(taskQueue, workflowId, input)));
+    const handle = await client.withDeadline(deadline, () =>
+      client.workflow.start<typeof checkoutWorkflow>('checkout', checkoutStartOptions(taskQueue, workflowId, input, eager)),
+    );
+    // USE_EXISTING answers a running workflow's start too, without a task
+    return { handle, start: handle.eagerlyStarted ? 'eager' : 'not_eager' };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle<typeof checkoutWorkflow>(workflowId);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { handle: client.workflow.getHandle<typeof checkoutWorkflow>(workflowId), start: 'closed' };
     throw err;
   }
 }
@@ -32,9 +44,16 @@ export async function startOrAttachCheckout(
  * How a checkout is started: never a second run for a key (a closed run is
  * not replaced, a running one is joined), with the search attributes it is
  * found by. The bench's engine floor starts its bare workflow the same way.
+ * `eager` asks for the first workflow task in the answer (the client must be
+ * on a NativeConnection that a worker of the task queue shares).
  */
-export function checkoutStartOptions(taskQueue: string, workflowId: string, input: CheckoutInput) {
+export function checkoutStartOptions(taskQueue: string, workflowId: string, input: CheckoutInput, eager = false) {
   return {
+    // Eager: the server hands the first workflow task back in the start's
+    // answer to a worker on the caller's own connection. It applies the ID
+    // policies first: a duplicate start is joined or refused as ever, and gets
+    // no task (docs/design.md, "Eager start").
+    ...(eager ? { requestEagerStart: true } : {}),
     taskQueue,
     workflowId,
     args: [input] as [CheckoutInput],

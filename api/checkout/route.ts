@@ -22,7 +22,7 @@ export interface CheckoutRouteDeps extends CheckoutDeps {
 
 export function checkoutRoute(deps: CheckoutRouteDeps): Router {
   const router = express.Router();
-  const checkout = createCheckout(deps);
+  const checkout = createCheckout({ ...deps, onStart: (start) => deps.metrics.checkoutStarts.inc({ start }) });
   router.post(
     '/checkout',
     // Content-Type was checked app-wide (require-json.ts)

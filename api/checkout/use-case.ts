@@ -10,7 +10,7 @@ import type { Pool } from '../../db/pool';
 import { reservePendingPayment } from '../../db/rate-limit';
 import { DeadlinePassed } from '../../errors';
 import type { Logger } from '../../logger';
-import { startOrAttachCheckout, type CheckoutHandle } from '../../workflow-starts/checkout';
+import { startOrAttachCheckout, type CheckoutHandle, type CheckoutStart } from '../../workflow-starts/checkout';
 import { settledBy } from '../deadline';
 import { fingerprintOf } from './schema';
 
@@ -24,6 +24,10 @@ export interface CheckoutDeps {
   rateLimitPerMinute?: number;
   /** new checkouts per API key per minute; undefined: unlimited */
   keyRateLimitPerMinute?: number;
+  /** Start checkouts eagerly: the client is on a NativeConnection a checkout worker in this process shares. */
+  eagerStart?: boolean;
+  /** Hears how each workflow start went (the api's checkout_workflow_starts_total). */
+  onStart?: (start: CheckoutStart) => void;
 }
 
 /** Who asks: the merchant the checkout is for, and the key it came with. */
@@ -102,7 +106,9 @@ export function createCheckout(deps: CheckoutDeps) {
     const startDeadline = dependencyDeadline();
     let handle: CheckoutHandle;
     try {
-      handle = await settledBy(startDeadline, startOrAttachCheckout(deps.client, deps.taskQueue, workflowId, input, startDeadline));
+      let start: CheckoutStart;
+      ({ handle, start } = await settledBy(startDeadline, startOrAttachCheckout(deps.client, deps.taskQueue, workflowId, input, startDeadline, deps.eagerStart)));
+      deps.onStart?.(start);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'could not start the checkout workflow');
       return { kind: 'start_unavailable' };

@@ -16,6 +16,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The api's count of checkout workflows started eagerly (checkout_workflow_starts_total). */
+async function eagerStarts(): Promise<number> {
+  const text = await (await fetch(`${stack.api.metricsUrl}/metrics`)).text();
+  return Number(/^checkout_workflow_starts_total\{start="eager"\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
 async function ledgerPostingsFor(paymentId: string): Promise<number> {
   const res = await stack.pool.query('SELECT count(*)::int AS n FROM ledger_transactions WHERE payment_id = $1', [paymentId]);
   return res.rows[0].n as number;
@@ -101,6 +107,38 @@ describe('POST /checkout, happy path', () => {
     const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${checkoutWorkflowId(stack.merchant.merchantId, key)}:charge`);
     expect(charges).toHaveLength(1);
     expect(await ledgerPostingsFor(answers[0]?.body.payment_id)).toBe(1);
+  });
+
+  it('starts eagerly on the api\'s worker and runs as one workflow task: every step a local activity, no activity task', async () => {
+    const startsBefore = await eagerStarts();
+    const key = uniqueKey('one-task');
+    const res = await postCheckout(stack.api, key, checkoutBody({ amount_cents: 1501 }));
+
+    expect(res.status).toBe(201);
+    expect(await eagerStarts()).toBe(startsBefore + 1);
+    const events = (await stack.client.workflow.getHandle(checkoutWorkflowId(stack.merchant.merchantId, key)).fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
+    expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toHaveLength(4);
+  });
+
+  it('an eager start keeps the ID policies: a replay after the run closed starts nothing (no eager start, no second run)', async () => {
+    const key = uniqueKey('eager-replay');
+    const first = await postCheckout(stack.api, key, checkoutBody({ amount_cents: 1502 }));
+    expect(first.status).toBe(201);
+    const workflowId = checkoutWorkflowId(stack.merchant.merchantId, key);
+    const firstRun = (await stack.client.workflow.getHandle(workflowId).describe()).runId;
+    // the stored answer is found before any start; delete it so the replay must go through Temporal
+    await stack.pool.query('UPDATE payments SET response = NULL, response_status = NULL, status = $2 WHERE payment_id = $1', [first.body.payment_id, 'pending']);
+    const startsBefore = await eagerStarts();
+    const again = await postCheckout(stack.api, key, checkoutBody({ amount_cents: 1502 }));
+
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(await eagerStarts()).toBe(startsBefore);
+    expect((await stack.client.workflow.getHandle(workflowId).describe()).runId).toBe(firstRun);
+    const charges = (await stubCharges(stack.stub)).filter((c) => c.idempotency_key === `${workflowId}:charge`);
+    expect(charges).toHaveLength(1);
   });
 
   it('the same key with another body is refused with 422 and runs nothing', async () => {

@@ -595,7 +595,7 @@ describe('timeout budget across the edge and the api (docs/design.md, "Timeout b
 // ---- deploy/temporal-dynamic-config.yaml ---------------------------------------
 
 describe('the Temporal server runs with the dynamic config the dev server has', () => {
-  it('mounts a dynamic config file at the path DYNAMIC_CONFIG_FILE_PATH names, with eager activities on', () => {
+  it('mounts a dynamic config file at the path DYNAMIC_CONFIG_FILE_PATH names, with eager activities and eager workflow start on', () => {
     const relative = envOf('temporal').DYNAMIC_CONFIG_FILE_PATH;
     expect(relative, 'service "temporal" must set DYNAMIC_CONFIG_FILE_PATH (auto-setup reads it, relative to /etc/temporal)').toBeTruthy();
     const target = path.posix.join('/etc/temporal', relative as string);
@@ -603,10 +603,8 @@ describe('the Temporal server runs with the dynamic config the dev server has', 
     expect(mount, `service "temporal" must mount a file at ${target}, the path DYNAMIC_CONFIG_FILE_PATH names`).toBeDefined();
     const file = path.resolve(COMPOSE_DIR, (mount as string).split(':')[0] as string);
     const values = parse(fs.readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
-    const eager = DEV_SERVER_DYNAMIC_CONFIG['system.enableActivityEagerExecution'];
-    expect(
-      values['system.enableActivityEagerExecution']?.[0]?.value,
-      `${file}: system.enableActivityEagerExecution must be ${String(eager)}, as on the dev server (stack/temporal-dev-server.ts)`,
-    ).toBe(eager);
+    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
+      expect(values[key]?.[0]?.value, `${file}: ${key} must be ${String(value)}, as on the dev server (stack/temporal-dev-server.ts)`).toBe(value);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { inject } from 'vitest';
@@ -122,9 +122,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const apiConfig = loadApiConfig(env);
   const pool = createPool(workerConfig.database.url, workerConfig.database.poolSize, undefined, workerConfig.databaseSession.pool);
   await migrate(workerConfig.database.migrationUrl);
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: workerConfig.temporal.namespace });
+  // one NativeConnection for the worker and the api's client, as in the api process
+  // (API_EAGER_START): checkouts start eagerly on this worker
   const nativeConnection = await NativeConnection.connect({ address });
+  const client = new Client({ connection: nativeConnection, namespace: workerConfig.temporal.namespace });
   const worker = await buildWorker(workerConfig, {
     connection: nativeConnection,
     client,
@@ -136,7 +137,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   const workerRun = worker.run();
   const merchant = await createTestMerchant(pool);
-  const listening = await buildApi(apiConfig, { client, pool, logger: testLogger }).listen(apiConfig.api.port);
+  const listening = await buildApi(apiConfig, { client, pool, logger: testLogger, eagerStart: true }).listen(apiConfig.api.port);
   const api = { ...listening, apiKey: merchant.apiKey };
   return {
     api,
@@ -152,7 +153,6 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await workerRun;
       await worker.close();
       await nativeConnection.close();
-      await connection.close();
       await stub.close();
       await pool.end();
     },

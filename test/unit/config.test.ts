@@ -22,6 +22,13 @@ describe('config', () => {
     expect(config.database).toMatchObject({ url: 'postgres://u:p@db.internal:5432/pay', embedded: false });
   });
 
+  it('hosts a checkout worker in the api and starts checkouts eagerly unless API_EAGER_START is off', () => {
+    expect(loadApiConfig({}).eagerStart).toBe(true);
+    expect(loadApiConfig({ API_EAGER_START: '0' }).eagerStart).toBe(false);
+    expect(loadApiConfig({ API_EAGER_START: 'false' }).eagerStart).toBe(false);
+    expect(() => loadApiConfig({ API_EAGER_START: 'maybe' })).toThrow(/API_EAGER_START/);
+  });
+
   it('limits activities per second on the task queue only when asked', () => {
     expect(loadWorkerConfig({}).workerMaxActivitiesPerSecond).toBe(0);
     expect(loadWorkerConfig({ WORKER_MAX_ACTIVITIES_PER_SECOND: '50' }).workerMaxActivitiesPerSecond).toBe(50);
