@@ -15,6 +15,8 @@ export interface DrillStackOptions {
   /** Extra environment for every service (e.g. stub faults at start, breaker settings). */
   env?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** Extra environment for the api (also for one started again with startApi). */
+  apiEnv?: Record<string, string>;
   workers?: number;
   log: (line: string) => void;
 }
@@ -42,7 +44,7 @@ export class DrillStack {
         ...options.env,
       },
       // the worker's "worker started" line is its readiness
-      serviceEnv: { worker: { LOG_LEVEL: 'info', ...options.workerEnv } },
+      serviceEnv: { worker: { LOG_LEVEL: 'info', ...options.workerEnv }, api: { ...options.apiEnv } },
       workers: options.workers ?? 1,
       workerReady: 'log-line',
       stdio: 'pipe',
@@ -168,6 +170,16 @@ export class DrillStack {
     const stopMs = Date.now() - t;
     await this.local.startApi();
     return { code: old.service.child.exitCode, stopMs, startMs: Date.now() - t - stopMs };
+  }
+
+  /**
+   * A new api on the stack's port (the last one must be gone: SIGKILLed, or
+   * dead on its own), ready; extraEnv over the stack's api environment. It
+   * becomes the stack's api at once, so an api that dies before it is ready is
+   * still `api` when this throws.
+   */
+  startApi(extraEnv: Record<string, string> = {}): Promise<Part> {
+    return this.local.startApi(extraEnv);
   }
 
   async setFaults(faults: Record<string, unknown>): Promise<void> {

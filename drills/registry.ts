@@ -1,7 +1,9 @@
 // Every drill, in the order `npm run drill -- all` runs them (docs/design.md, "Failure scenarios and drills").
 import type { Drill } from './drill';
+import { apiCrash } from './scenarios/api-crash';
 import { backlog } from './scenarios/backlog';
 import { crashAfterLedger } from './scenarios/crash-after-ledger';
+import { dbOutage } from './scenarios/db-outage';
 import { duplicates } from './scenarios/duplicates';
 import { keyReuse } from './scenarios/key-reuse';
 import { lostResponse } from './scenarios/lost-response';
@@ -9,6 +11,8 @@ import { providerDown } from './scenarios/provider-down';
 import { reconciliation } from './scenarios/reconciliation';
 import { restart } from './scenarios/restart';
 import { retryStorm } from './scenarios/retry-storm';
+import { rollingDeploy } from './scenarios/rolling-deploy';
+import { slowClients } from './scenarios/slow-clients';
 import { slowProvider } from './scenarios/slow-provider';
 import { webhookOutage } from './scenarios/webhook-outage';
 import { workerCrash } from './scenarios/worker-crash';
@@ -26,7 +30,8 @@ export const DRILLS: Drill[] = [
   backlog,
   webhookOutage,
   reconciliation,
+  slowClients,
+  dbOutage,
+  rollingDeploy,
+  apiCrash,
 ];
-import { slowClients } from './scenarios/slow-clients'; DRILLS.push(slowClients); // 300 connections trickling their bodies: checkouts still 201 in the budget, slow requests cut
-import { dbOutage } from './scenarios/db-outage'; DRILLS.push(dbOutage); // Postgres down past the old ledger give-up window: no refund, all complete
-import { rollingDeploy } from './scenarios/rolling-deploy'; DRILLS.push(rollingDeploy); // SIGTERM and replace each worker, then the api, under load: nothing cancelled, one charge each

@@ -330,8 +330,9 @@ export class LocalStack {
     return running.length;
   }
 
-  async startApi(): Promise<StackPart> {
-    const api = this.spawn('api', 'api/main.ts', this.options.serviceEnv?.api);
+  /** Starts the api (again: on the same port) and waits until it is ready; extraEnv over serviceEnv.api. */
+  async startApi(extraEnv: Record<string, string> = {}): Promise<StackPart> {
+    const api = this.spawn('api', 'api/main.ts', { ...this.options.serviceEnv?.api, ...extraEnv });
     this.api = api;
     await stoppedUnlessReady(api, waitForHttp(`${this.apiUrl}/readyz`, api.service, 120_000));
     return api;
