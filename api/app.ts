@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import { authenticateRequests } from './auth/authenticate';
 import { createFailureThrottle } from './auth/failure-throttle';
 import { checkoutRoute } from './checkout/route';
+import type { RecordedOutcomeSource } from './checkout/use-case';
 import { errorAnswer } from './error-answer';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { rejectUnstorableUrlText } from './request-text';
@@ -47,6 +48,8 @@ export interface ApiDeps {
   metrics?: ApiMetrics;
   /** Start checkouts eagerly on a checkout worker in this process (API_EAGER_START). */
   eagerStart?: boolean;
+  /** Outcomes that worker records, heard as they commit (API_RESULT_WAIT=recording). */
+  recordedOutcomes?: RecordedOutcomeSource;
 }
 
 export function createApp(deps: ApiDeps): express.Express {

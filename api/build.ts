@@ -8,6 +8,7 @@ import { pepperOf } from '../accounts/pepper';
 import type { ApiConfig } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
+import type { RecordedOutcomeSource } from './checkout/use-case';
 import { serveMetrics } from '../metrics-server';
 import { checkWebhookTarget, systemResolver, type ResolveHost } from '../outbound/webhook-target';
 import { createApp } from './app';
@@ -26,6 +27,8 @@ export interface ApiBuildDeps {
    * process: start checkouts eagerly on it (API_EAGER_START).
    */
   eagerStart?: boolean;
+  /** Outcomes that worker records, heard as they commit (API_RESULT_WAIT=recording). */
+  recordedOutcomes?: RecordedOutcomeSource;
 }
 
 export interface ListeningApi extends RunningApi {

@@ -18,7 +18,13 @@ async function main(): Promise<void> {
   const hosted = config.eagerStart ? await hostWorker(pool, logger) : undefined;
   const connection = hosted ? undefined : connectApiToTemporal(config.temporal.address);
   const client = hosted?.client ?? new Client({ connection, namespace: config.temporal.namespace });
-  const built = buildApi(config, { client, pool, logger, eagerStart: hosted !== undefined });
+  const built = buildApi(config, {
+    client,
+    pool,
+    logger,
+    eagerStart: hosted !== undefined,
+    recordedOutcomes: config.resultWait === 'recording' ? hosted?.recordedOutcomes : undefined,
+  });
   // the server's timeouts and connection cap from config (API_HEADERS_TIMEOUT_MS, ...)
   const api = await built.listen(config.api.port, config.api.host);
   logger.info({ url: api.url, eagerStart: hosted !== undefined }, 'api listening');

@@ -6,6 +6,8 @@ export interface ApiMetrics {
   checkoutOutcomes: client.Counter<'outcome'>;
   /** How each checkout workflow start went (workflow-starts/checkout.ts, CheckoutStart). */
   checkoutStarts: client.Counter<'start'>;
+  /** Where each outcome was heard: recorded (the hosted worker's commit, in this process) or long_poll. */
+  checkoutOutcomeSources: client.Counter<'source'>;
   recordRequests(req: Request, res: Response, next: NextFunction): void;
 }
 
@@ -37,10 +39,17 @@ export function createApiMetrics(): ApiMetrics {
     labelNames: ['start'] as const,
     registers: [registry],
   });
+  const checkoutOutcomeSources = new client.Counter({
+    name: 'checkout_outcome_sources_total',
+    help: "Where the api heard a checkout's outcome: recorded (the hosted worker's commit, in this process) or long_poll (the workflow's result)",
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     checkoutOutcomes,
     checkoutStarts,
+    checkoutOutcomeSources,
     recordRequests(req, res, next) {
       const end = duration.startTimer();
       res.on('finish', () => {
@@ -53,4 +62,4 @@ export function createApiMetrics(): ApiMetrics {
     },
   };
 }
-export type CheckoutMetrics = Pick<ApiMetrics, 'checkoutOutcomes' | 'checkoutStarts'>;
+export type CheckoutMetrics = Pick<ApiMetrics, 'checkoutOutcomes' | 'checkoutStarts' | 'checkoutOutcomeSources'>;

@@ -35,6 +35,11 @@ export const VARIANTS: Variant[] = [
   },
   // baseline since issue 16: the api hosts a checkout worker and starts checkouts eagerly (API_EAGER_START)
   {
+    name: 'long-poll-result',
+    summary: "API_RESULT_WAIT long-poll: the api waits for the workflow's result (the long poll) instead of hearing its hosted worker's commit",
+    env: { API_RESULT_WAIT: 'long-poll' },
+  },
+  {
     name: 'no-eager-start',
     summary: 'API_EAGER_START 0: the one-task checkout started through the task queue and run by the worker process, as before eager start',
     env: { API_EAGER_START: '0' },

@@ -39,6 +39,10 @@ export const apiVars = {
   // checkout that succeeds first time is one round trip (docs/performance.md,
   // "One round trip"). Needs the server's system.enableEagerWorkflowStart.
   API_EAGER_START: flag.default('1'),
+  // With the hosted worker, how a request learns its checkout's outcome:
+  // 'recording' hears the worker's commit in this process (or the long poll,
+  // whichever comes first); 'long-poll' waits for the workflow to complete.
+  API_RESULT_WAIT: z.enum(['recording', 'long-poll']).default('recording'),
 };
 
 export const apiSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, ...activityBudgetVars, ...apiVars });
@@ -65,6 +69,8 @@ export interface ApiConfig {
   trustProxyHops: number;
   /** API_EAGER_START: run a checkout worker in the api process and start checkouts eagerly on it. */
   eagerStart: boolean;
+  /** API_RESULT_WAIT: hear the hosted worker's recorded outcome, or only the result's long poll. */
+  resultWait: 'recording' | 'long-poll';
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -93,6 +99,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     apiKeys: loadApiKeyConfig(env),
     trustProxyHops: e.API_TRUST_PROXY,
     eagerStart: isOn(e.API_EAGER_START),
+    resultWait: e.API_RESULT_WAIT,
   };
   checkBudgets(config.budgets);
   return config;

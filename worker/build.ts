@@ -3,7 +3,7 @@
 // the webhook Worker, and the outbox dispatcher that feeds it.
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, createReconciliationActivities, createWebhookActivities, createWebhookHttpAgent, PaymentsProvider, ProviderListings } from '../activities';
+import { createActivities, type ActivityDeps, createReconciliationActivities, createWebhookActivities, createWebhookHttpAgent, PaymentsProvider, ProviderListings } from '../activities';
 import type { WorkerConfig } from '../config';
 import type { Pool } from '../db/pool';
 import { ProviderProtection, type ProtectionEvents } from '../db/provider-protection';
@@ -30,6 +30,8 @@ export interface WorkerDeps {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Run the outbox dispatcher (default true; tests that share a database turn it off). */
   dispatchWebhooks?: boolean;
+  /** Hears each outcome a recording step commits (a test stack's api in the same process, as the hosted worker's). */
+  onRecorded?: ActivityDeps['onRecorded'];
 }
 
 export interface BuiltWorker {
@@ -50,7 +52,7 @@ export interface BuiltWorker {
 /** The checkout activities as this config makes them; the time-skipping tests use it too. */
 export function checkoutActivitiesFor(
   config: WorkerConfig,
-  deps: { pool: Pool; logger: Logger; provider: PaymentsProvider; protection: ProviderProtection },
+  deps: { pool: Pool; logger: Logger; provider: PaymentsProvider; protection: ProviderProtection; onRecorded?: ActivityDeps['onRecorded'] },
 ): ReturnType<typeof createActivities> {
   return createActivities({
     ...deps,
@@ -82,7 +84,7 @@ export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promi
   const { pool, logger } = deps;
   const provider = paymentsProviderFor(config);
   const protection = deps.protection ?? providerProtectionFor(config, pool, deps.protectionEvents);
-  const activities = checkoutActivitiesFor(config, { pool, logger, provider, protection });
+  const activities = checkoutActivitiesFor(config, { pool, logger, provider, protection, onRecorded: deps.onRecorded });
   // the provider's listings against the ledger, one run per Schedule tick
   const listings = new ProviderListings({ baseUrl: config.paymentsUrl, connectTimeoutMs: config.budgets.providerConnectMs });
   const reconciliationActivities = createReconciliationActivities({

@@ -11,11 +11,14 @@ import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import { checkoutActivitiesFor, paymentsProviderFor, providerProtectionFor } from './build';
 import { createWorker, workerShutdownOptions, workerTuningOptions } from './create-worker';
+import { RecordedOutcomes } from './recorded-outcomes';
 import { bundleWorkflowsInChildProcess } from './workflow-bundle';
 
 export interface HostedCheckoutWorker {
   /** On the Worker's connection: its starts may be eager. */
   client: Client;
+  /** Outcomes this Worker's recording steps commit, as they commit. */
+  recordedOutcomes: RecordedOutcomes;
   /** Polls until shutdown(); rejects if the Worker fails. */
   run(): Promise<void>;
   /** Stops polling; in-flight tasks finish within WORKER_SHUTDOWN_GRACE_MS. */
@@ -33,6 +36,7 @@ export async function hostCheckoutWorker(config: WorkerConfig, deps: { pool: Poo
   const workflowBundle = tuning.workflowBundle ?? (await bundleWorkflowsInChildProcess());
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const provider = paymentsProviderFor(config);
+  const recordedOutcomes = new RecordedOutcomes();
   let worker: Worker;
   try {
     const protection = providerProtectionFor(config, deps.pool);
@@ -40,7 +44,13 @@ export async function hostCheckoutWorker(config: WorkerConfig, deps: { pool: Poo
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: checkoutActivitiesFor(config, { pool: deps.pool, logger: deps.logger, provider, protection }),
+      activities: checkoutActivitiesFor(config, {
+        pool: deps.pool,
+        logger: deps.logger,
+        provider,
+        protection,
+        onRecorded: (workflowId, outcome) => recordedOutcomes.recorded(workflowId, outcome),
+      }),
       options: { ...tuning, ...workerShutdownOptions(config.shutdown), workflowBundle, enableNonLocalActivities: false },
     });
   } catch (err) {
@@ -50,6 +60,7 @@ export async function hostCheckoutWorker(config: WorkerConfig, deps: { pool: Poo
   }
   return {
     client: new Client({ connection, namespace: config.temporal.namespace }),
+    recordedOutcomes,
     run: () => worker.run(),
     shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

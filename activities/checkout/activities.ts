@@ -9,7 +9,7 @@ import type { ProviderProtection } from '../../db/provider-protection';
 import { DECLINE_CODES, FailureType } from '../../errors';
 import type { Logger } from '../../logger';
 import { CHARGE_RETRY, LEDGER_RETRY, REFUND_RETRY } from '../../domain/retry-policies';
-import type { CheckoutRequest, CompletedOutcome, FailedOutcome, RefundedOutcome } from '../../domain/checkout';
+import type { CheckoutOutcome, CheckoutRequest, CompletedOutcome, FailedOutcome, RefundedOutcome } from '../../domain/checkout';
 import { checkoutOutcomeOf, renderCheckoutAnswer } from '../../domain/checkout-answer';
 import type { ProviderCharge, ProviderRefund } from '../../domain/provider';
 import { PaymentsProvider } from './payments-provider';
@@ -23,6 +23,11 @@ export interface ActivityDeps {
   /** Shared breaker and retry budget in front of every provider call. */
   protection: ProviderProtection;
   logger: Logger;
+  /**
+   * Hears each outcome a recording step has committed (the api's hosted
+   * worker passes it on to the request waiting in the same process).
+   */
+  onRecorded?: (workflowId: string, outcome: CheckoutOutcome) => void;
   config: {
     fraudMaxAmountCents: number;
     chargeTimeoutMs: number;
@@ -63,7 +68,7 @@ function providerCallTimeoutMs(ctx: Context, chargeTimeoutMs: number): number {
   return Math.max(1, Math.min(chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
 }
 
-export function createActivities({ pool, provider, protection, logger, config }: ActivityDeps) {
+export function createActivities({ pool, provider, protection, logger, config, onRecorded }: ActivityDeps) {
   const ledgerRetry = config.ledgerRetry ?? LEDGER_RETRY;
 
   /**
@@ -205,6 +210,7 @@ export function createActivities({ pool, provider, protection, logger, config }:
         throw recordingFailure(err, ledgerRetry, log);
       }
       log.warn({ code: 'payment_reversed', chargePosted: result.chargePosted, reversalPosted: result.reversalPosted }, 'payment refunded');
+      onRecorded?.(workflowId, outcome);
     },
 
     /** Ledger posting and payment completion in one transaction, keyed (workflow ID, 'charge'). */
@@ -226,6 +232,7 @@ export function createActivities({ pool, provider, protection, logger, config }:
         activityLogger(input.idempotencyKey).warn('test fault hook: killing the worker after the ledger commit');
         process.kill(process.pid, 'SIGKILL');
       }
+      onRecorded?.(workflowId, outcome);
     },
 
     /** A declined or failed checkout: no ledger posting, the payment row ends `failed` with its answer. */
@@ -243,6 +250,7 @@ export function createActivities({ pool, provider, protection, logger, config }:
         throw recordingFailure(err, ledgerRetry, log);
       }
       log.info({ code: outcome.code }, 'payment failed');
+      onRecorded?.(currentWorkflowId(), outcome);
     },
 
     /** Best effort, at most once per payment: a failure here never fails the payment. */

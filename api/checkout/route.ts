@@ -22,7 +22,11 @@ export interface CheckoutRouteDeps extends CheckoutDeps {
 
 export function checkoutRoute(deps: CheckoutRouteDeps): Router {
   const router = express.Router();
-  const checkout = createCheckout({ ...deps, onStart: (start) => deps.metrics.checkoutStarts.inc({ start }) });
+  const checkout = createCheckout({
+    ...deps,
+    onStart: (start) => deps.metrics.checkoutStarts.inc({ start }),
+    onOutcomeHeard: (source) => deps.metrics.checkoutOutcomeSources.inc({ source }),
+  });
   router.post(
     '/checkout',
     // Content-Type was checked app-wide (require-json.ts)

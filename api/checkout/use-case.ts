@@ -28,6 +28,23 @@ export interface CheckoutDeps {
   eagerStart?: boolean;
   /** Hears how each workflow start went (the api's checkout_workflow_starts_total). */
   onStart?: (start: CheckoutStart) => void;
+  /**
+   * Outcomes the hosted worker in this process commits, heard as they commit:
+   * the answer without waiting for the workflow to complete and the long poll
+   * to say so (API_RESULT_WAIT=recording). Absent: the long poll alone.
+   */
+  recordedOutcomes?: RecordedOutcomeSource;
+  /** Hears where each outcome came from (the api's checkout_outcome_sources_total). */
+  onOutcomeHeard?: (source: OutcomeSource) => void;
+}
+
+/** Where a request heard its checkout's outcome: the hosted worker's commit, or the result's long poll. */
+export type OutcomeSource = 'recorded' | 'long_poll';
+
+/** Where outcomes recorded in this process are heard (worker/recorded-outcomes.ts). */
+export interface RecordedOutcomeSource {
+  /** Settles when workflowId's outcome is recorded in this process; never otherwise. The signal ends the wait. */
+  wait(workflowId: string, signal: AbortSignal): Promise<CheckoutOutcome>;
 }
 
 /** Who asks: the merchant the checkout is for, and the key it came with. */
@@ -102,23 +119,32 @@ export function createCheckout(deps: CheckoutDeps) {
       createdAt: row.created_at.toISOString(),
       budgets: deps.activityBudgets,
     };
-    // Its own short deadline: an unreachable Temporal is a fast 503, not a 3 s wait.
-    const startDeadline = dependencyDeadline();
-    let handle: CheckoutHandle;
-    try {
-      let start: CheckoutStart;
-      ({ handle, start } = await settledBy(startDeadline, startOrAttachCheckout(deps.client, deps.taskQueue, workflowId, input, startDeadline, deps.eagerStart)));
-      deps.onStart?.(start);
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not start the checkout workflow');
-      return { kind: 'start_unavailable' };
-    }
+    // Listening before the start: an eager start's task may record before the start call returns.
+    const listening = new AbortController();
+    const recorded = deps.recordedOutcomes?.wait(workflowId, listening.signal);
     let outcome: CheckoutOutcome | undefined;
     try {
-      outcome = await resultWithin(deps.client, handle, deadline);
-    } catch (err) {
-      if (err instanceof WorkflowFailedError) return { kind: 'workflow_failed' };
-      throw err;
+      // Its own short deadline: an unreachable Temporal is a fast 503, not a 3 s wait.
+      const startDeadline = dependencyDeadline();
+      let handle: CheckoutHandle;
+      try {
+        let start: CheckoutStart;
+        ({ handle, start } = await settledBy(startDeadline, startOrAttachCheckout(deps.client, deps.taskQueue, workflowId, input, startDeadline, deps.eagerStart)));
+        deps.onStart?.(start);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not start the checkout workflow');
+        return { kind: 'start_unavailable' };
+      }
+      try {
+        const heard = await resultWithin(deps.client, handle, deadline, recorded);
+        if (heard) deps.onOutcomeHeard?.(heard.source);
+        outcome = heard?.outcome;
+      } catch (err) {
+        if (err instanceof WorkflowFailedError) return { kind: 'workflow_failed' };
+        throw err;
+      }
+    } finally {
+      listening.abort();
     }
     if (!outcome) {
       log.info('checkout still running past the api budget; answering 202');
@@ -139,16 +165,33 @@ function storedAnswerOf(row: PaymentRow): CheckoutResult {
   return { kind: 'answered', answer, replayed: true, outcome: 'replayed' };
 }
 
-/** The workflow's outcome, or undefined when the deadline passes first (the workflow goes on). */
-async function resultWithin(client: Client, handle: CheckoutHandle, deadline: number): Promise<CheckoutOutcome | undefined> {
+/**
+ * The workflow's outcome, or undefined when the deadline passes first (the
+ * workflow goes on): from the result's long poll, or from `recorded` (the
+ * hosted worker's commit) if that comes first, which ends the poll.
+ */
+async function resultWithin(
+  client: Client,
+  handle: CheckoutHandle,
+  deadline: number,
+  recorded?: Promise<CheckoutOutcome>,
+): Promise<{ outcome: CheckoutOutcome; source: OutcomeSource } | undefined> {
   const remaining = deadline - Date.now();
   if (remaining <= 0) return undefined;
-  const signal = AbortSignal.timeout(remaining);
+  const timeout = AbortSignal.timeout(remaining);
+  const answered = new AbortController();
+  const polled = client
+    .withAbortSignal(AbortSignal.any([timeout, answered.signal]), () => handle.result())
+    .then((result) => ({ outcome: checkoutOutcomeOf(result), source: 'long_poll' as const }));
+  const heard = recorded?.then((outcome) => ({ outcome, source: 'recorded' as const }));
   try {
-    const recorded = await settledBy(deadline, client.withAbortSignal(signal, () => handle.result()));
-    return checkoutOutcomeOf(recorded);
+    return await settledBy(deadline, heard ? Promise.race([polled, heard]) : polled);
   } catch (err) {
-    if (signal.aborted || err instanceof DeadlinePassed) return undefined;
+    if (timeout.aborted || err instanceof DeadlinePassed) return undefined;
     throw err;
+  } finally {
+    // answered (or given up): the poll ends, and its rejection is nobody's concern
+    answered.abort();
+    polled.catch(() => undefined);
   }
 }

@@ -16,10 +16,16 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** The api's count of checkout workflows started eagerly (checkout_workflow_starts_total). */
-async function eagerStarts(): Promise<number> {
+/** One series of the api's metrics, by its exact name and labels; 0 when absent. */
+async function metric(series: string): Promise<number> {
   const text = await (await fetch(`${stack.api.metricsUrl}/metrics`)).text();
-  return Number(/^checkout_workflow_starts_total\{start="eager"\} (\d+)/m.exec(text)?.[1] ?? 0);
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.slice(series.length + 1) ?? 0);
+}
+
+/** The api's count of checkout workflows started eagerly. */
+function eagerStarts(): Promise<number> {
+  return metric('checkout_workflow_starts_total{start="eager"}');
 }
 
 async function ledgerPostingsFor(paymentId: string): Promise<number> {
@@ -111,12 +117,18 @@ describe('POST /checkout, happy path', () => {
 
   it('starts eagerly on the api\'s worker and runs as one workflow task: every step a local activity, no activity task', async () => {
     const startsBefore = await eagerStarts();
+    const recordedBefore = await metric('checkout_outcome_sources_total{source="recorded"}');
     const key = uniqueKey('one-task');
     const res = await postCheckout(stack.api, key, checkoutBody({ amount_cents: 1501 }));
 
     expect(res.status).toBe(201);
     expect(await eagerStarts()).toBe(startsBefore + 1);
-    const events = (await stack.client.workflow.getHandle(checkoutWorkflowId(stack.merchant.merchantId, key)).fetchHistory()).events ?? [];
+    // the answer came from the worker's commit in this process, not the result's long poll
+    expect(await metric('checkout_outcome_sources_total{source="recorded"}')).toBe(recordedBefore + 1);
+    // answered at the commit: the workflow completes just after (the notification, then the task's completion)
+    const handle = stack.client.workflow.getHandle(checkoutWorkflowId(stack.merchant.merchantId, key));
+    await handle.result();
+    const events = (await handle.fetchHistory()).events ?? [];
     expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
     expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toHaveLength(4);

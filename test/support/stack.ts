@@ -11,6 +11,7 @@ import { createPool, type Pool } from '../../db/pool';
 import type { ProviderProtection } from '../../db/provider-protection';
 import type { MismatchKind } from '../../domain/reconciliation';
 import { startStub, type RunningStub } from '../../payments-stub/server';
+import { RecordedOutcomes } from '../../worker/recorded-outcomes';
 import { buildWorker } from '../../worker/build';
 import { bearer, createTestMerchant, TEST_API_KEY_PEPPER, type TestMerchant } from './merchants';
 import { testProtection, type ProtectionOverrides } from './protection';
@@ -126,7 +127,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   // (API_EAGER_START): checkouts start eagerly on this worker
   const nativeConnection = await NativeConnection.connect({ address });
   const client = new Client({ connection: nativeConnection, namespace: workerConfig.temporal.namespace });
+  // the worker's commits heard by the api, as the api process's hosted worker does (API_RESULT_WAIT=recording)
+  const recordedOutcomes = new RecordedOutcomes();
   const worker = await buildWorker(workerConfig, {
+    onRecorded: (workflowId, outcome) => recordedOutcomes.recorded(workflowId, outcome),
     connection: nativeConnection,
     client,
     pool,
@@ -137,7 +141,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   const workerRun = worker.run();
   const merchant = await createTestMerchant(pool);
-  const listening = await buildApi(apiConfig, { client, pool, logger: testLogger, eagerStart: true }).listen(apiConfig.api.port);
+  const listening = await buildApi(apiConfig, { client, pool, logger: testLogger, eagerStart: true, recordedOutcomes }).listen(apiConfig.api.port);
   const api = { ...listening, apiKey: merchant.apiKey };
   return {
     api,
