@@ -14,7 +14,7 @@ import { ENGINE_FLOOR_WORKFLOW } from './engine-floor/workflows';
 import { breakDownLatency, type Breakdown } from './latency-breakdown';
 import { latencyPerSecond } from './latency-stats';
 import { cpuMeter, idleCpuPerSecond, perAnswer } from './process-cpu';
-import { findMaxSustainedRate, runPhase, type LoadTarget, type SearchResult, type StepFigures } from './rate-search';
+import { findMaxSustainedRate, runPhase, WARM_UP_RATE, type LoadTarget, type SearchResult, type StepFigures } from './rate-search';
 import { growthPercent, RssSampler, type RssPoint } from './rss-sampler';
 
 const PARTS = ['api', 'worker', 'temporal', 'postgres', 'payments-stub', 'plain', 'engine-floor'] as const;
@@ -62,8 +62,8 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
   const series: BenchFigures['series'] = {};
 
   log('warming up (JIT, connection pools, the worker cache) ...');
-  await runPhase({ ...durableTarget, name: 'warm-up durable' }, 5, d.warmupMs, log);
-  await runPhase({ ...plainTarget, name: 'warm-up plain' }, 5, d.warmupMs, log);
+  await runPhase({ ...durableTarget, name: 'warm-up durable' }, WARM_UP_RATE, d.warmupMs, log);
+  await runPhase({ ...plainTarget, name: 'warm-up plain' }, WARM_UP_RATE, d.warmupMs, log);
   await stack.drained();
   const rss = new RssSampler({ api: stack.pid('api'), worker: stack.pid('worker') });
   rss.start(5_000);
@@ -114,7 +114,7 @@ export async function runBench(stack: BenchStack, d: Durations, soak: boolean, l
     expectedStatus: 201,
     drained: () => stack.drained(120_000, ENGINE_FLOOR_WORKFLOW),
   };
-  await runPhase({ ...floorTarget, name: 'warm-up engine-floor' }, 5, d.warmupMs, log);
+  await runPhase({ ...floorTarget, name: 'warm-up engine-floor' }, WARM_UP_RATE, d.warmupMs, log);
   await stack.drained(120_000, ENGINE_FLOOR_WORKFLOW);
   log('engine floor: stepping the arrival rate');
   const floorSearch = await search(floorTarget, 20, 2_000);

@@ -6,7 +6,7 @@ import { breakDownLatency, type Breakdown } from './latency-breakdown';
 import { freshCheckouts } from './checkout-requests';
 import { cpuMeter, idleCpuPerSecond, perAnswer } from './process-cpu';
 import { rssMiB } from './process-rss';
-import { findMaxSustainedRate, runPhase, type StepFigures } from './rate-search';
+import { findMaxSustainedRate, runPhase, WARM_UP_RATE, type StepFigures } from './rate-search';
 import { startStackFor } from './stack-for-variant';
 import type { Variant } from './variants';
 
@@ -40,7 +40,7 @@ export async function runComparison(
     const stack = await startStackFor(variant, log);
     try {
       const target = { name: variant.name, origin: stack.apiUrl, request: freshCheckouts(variant.name, stack.apiKey), expectedStatus: 201, drained: () => stack.drained() };
-      await runPhase({ ...target, name: `warm-up ${variant.name}` }, 5, d.warmupMs, log);
+      await runPhase({ ...target, name: `warm-up ${variant.name}` }, WARM_UP_RATE, d.warmupMs, log);
       await stack.drained();
       const search = options.search
         ? await findMaxSustainedRate(target, { startRate: 20, maxRate: 2_000, stepMs: d.stepMs, confirmMs: d.confirmMs, refine: d.refine, settleMs: d.settleMs, log })

@@ -12,4 +12,4 @@ export interface Durations {
 }
 
 export const FULL: Durations = { warmupMs: 10_000, stepMs: 10_000, confirmMs: 60_000, latencyMs: 60_000, settleMs: 3_000, refine: 2, soakMs: 10 * 60_000 };
-export const QUICK: Durations = { warmupMs: 5_000, stepMs: 5_000, confirmMs: 15_000, latencyMs: 15_000, settleMs: 1_500, refine: 1, soakMs: 10 * 60_000 };
+export const QUICK: Durations = { warmupMs: 10_000, stepMs: 5_000, confirmMs: 15_000, latencyMs: 15_000, settleMs: 1_500, refine: 1, soakMs: 10 * 60_000 };

@@ -97,7 +97,7 @@ function printReport(f: BenchFigures, variant: string, quick: boolean, before: R
   const unconfirmed = (['durable', 'replay', 'plain', 'floor'] as const).filter((k) => !f[k].search.confirmation);
   if (unconfirmed.length > 0) console.log(`  (not held for the whole confirmation period: ${unconfirmed.join(', ')})`);
   const { eager, starts } = f.floorStarts;
-  console.log(`  engine floor: ${eager} of ${starts} starts eager${eager < starts ? ' (the rest went through the task queue: is system.enableEagerWorkflowStart on?)' : ''}`);
+  console.log(`  engine floor: ${eager} of ${starts} starts eager${eager < starts ? ' (the rest went through the task queue: no free workflow task slot in the floor process when started, or the server has system.enableEagerWorkflowStart off)' : ''}`);
 
   console.log(`\none durable checkout at ${f.durable.atHalf.offeredPerSecond}/s, by step (${f.breakdown.samples} sampled; medians do not add up exactly)`);
   console.log(table(['step', 'median ms', 'p95 ms'], f.breakdown.rows.map((r) => [r.step, r.medianMs, r.p95Ms])));
