@@ -4,11 +4,11 @@
 // api mid-burst, start a new one on the same port: the clients retry with the same
 // Idempotency-Key, a task that was running in the dead api is handed to another worker once the
 // workflow task timeout passes, and every checkout completes once.
-import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { createCheckoutClient, type AttemptEvent, type CheckoutResult } from '../../client/checkout-client';
+import { createCheckoutClient, type CheckoutResult } from '../../client/checkout-client';
+import { countAnswers, startBurst } from '../client-burst';
 import type { Drill } from '../drill';
 import { tally } from '../load';
 
@@ -46,35 +46,12 @@ export const apiCrash: Drill = {
     const concurrency = 16;
     log(`${n} checkouts, ${concurrency} at a time, through the bundled client; SIGKILLing the api ${kills} time(s) along the way`);
 
-    const answers = new Map<string, number>();
-    let connectionErrors = 0;
-    const onAttempt = (event: AttemptEvent) => {
-      if (event.httpStatus === undefined) connectionErrors += 1;
-      else answers.set(String(event.httpStatus), (answers.get(String(event.httpStatus)) ?? 0) + 1);
-    };
-    const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 30, totalTimeoutMs: 300_000, requestTimeoutMs: 10_000, onAttempt });
-    const run = crypto.randomUUID().slice(0, 8);
-    const results: CheckoutResult[] = [];
-    const errors: string[] = [];
-    let next = 0;
+    const counts = countAnswers();
+    const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 30, totalTimeoutMs: 300_000, requestTimeoutMs: 10_000, onAttempt: counts.onAttempt });
     let loadDone = false;
     const burstStart = Date.now();
-    const ticker = setInterval(() => log(`  ... ${results.length + errors.length}/${n} checkouts done`), 5_000);
-    const load = Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < n) {
-          const i = next++;
-          const request = { customer_id: `cust_${i % 50}`, amount_cents: 100 + (i % 9_000), currency: 'USD', payment_method_id: 'pm_card_visa' };
-          const key = `apicrash-${run}-${i}`;
-          try {
-            results.push(await client.checkout(request, { idempotencyKey: key }));
-          } catch (err) {
-            errors.push(`${key}: ${(err as Error).message}`);
-          }
-        }
-      }),
-    ).finally(() => {
-      clearInterval(ticker);
+    const { results, errors, done } = startBurst(client, { concurrency, keyPrefix: 'apicrash', more: (i) => i < n, total: n, log });
+    const load = done.finally(() => {
       loadDone = true;
     });
 
@@ -127,8 +104,8 @@ export const apiCrash: Drill = {
         ['api kills (SIGKILL, new api on the same port)', openAtKill.length],
         ['checkouts open at each kill', openAtKill.join(', ')],
         ['kill to new api ready', `${restartSeconds.join(', ')} s`],
-        ['answers by HTTP status', JSON.stringify(Object.fromEntries([...answers].sort()))],
-        ['connection errors (retried, same key)', connectionErrors],
+        ['answers by HTTP status', JSON.stringify(Object.fromEntries([...counts.answers].sort()))],
+        ['connection errors (retried, same key)', counts.connectionErrors],
         ['outcomes', JSON.stringify(tally(results))],
         ['checkouts with a workflow task timed out (handed over)', handedOver],
         ['ledger charge postings (duplicates)', `${postings.rows[0]?.n} (${postings.rows[0]?.dup})`],

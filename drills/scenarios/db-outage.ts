@@ -15,11 +15,11 @@
 // the old policy does to exactly those checkouts. To see it fail that way, run it with
 // the pending window off (the old policy, still selectable):
 //   PAYMENT_PENDING_MAX_MS=0 npm run drill -- db-outage --short
-import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCheckoutClient, type CheckoutResult } from '../../client/checkout-client';
+import { createCheckoutClient } from '../../client/checkout-client';
 import type { ActivityBudgets, CheckoutInput } from '../../domain/checkout';
 import { LEDGER_RETRY } from '../../domain/retry-policies';
+import { startBurst } from '../client-burst';
 import type { Drill } from '../drill';
 import type { DrillStack, Part } from '../drill-stack';
 import { tally } from '../load';
@@ -116,24 +116,7 @@ export const dbOutage: Drill = {
     // the burst: every logical checkout through the bundled client, same key on every retry
     // waits at most 2 s between tries, so the burst resumes soon after Postgres is back
     const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 60, maxDelayMs: 2_000, totalTimeoutMs: downMs + 120_000, requestTimeoutMs: 10_000 });
-    const run = crypto.randomUUID().slice(0, 8);
-    const results: CheckoutResult[] = [];
-    const errors: string[] = [];
-    let next = 0;
-    const ticker = setInterval(() => log(`  ... ${results.length + errors.length}/${n} checkouts done`), 5_000);
-    const load = Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < n) {
-          const i = next++;
-          const request = { customer_id: `cust_${i % 50}`, amount_cents: 100 + (i % 9_000), currency: 'USD', payment_method_id: 'pm_card_visa' };
-          try {
-            results.push(await client.checkout(request, { idempotencyKey: `dbout-${run}-${i}` }));
-          } catch (err) {
-            errors.push(`dbout-${run}-${i}: ${(err as Error).message}`);
-          }
-        }
-      }),
-    ).finally(() => clearInterval(ticker));
+    const { results, errors, done: load } = startBurst(client, { concurrency, keyPrefix: 'dbout', more: (i) => i < n, total: n, log });
 
     // stop Postgres once the burst is well under way, with many checkouts in flight
     // (their charges then finish into the ledger step); bounded: never later than 20 s in

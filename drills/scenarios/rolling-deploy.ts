@@ -5,14 +5,14 @@
 // attempt ends cancelled by a shutdown, the api never answers anything but
 // 201, 200 or 202 (connection errors while it restarts are retried with the
 // same key), and every checkout completes once.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { createCheckoutClient, type AttemptEvent, type CheckoutResult } from '../../client/checkout-client';
+import { createCheckoutClient } from '../../client/checkout-client';
+import { countAnswers, startBurst } from '../client-burst';
 import type { Drill, DrillContext, DrillResult } from '../drill';
 import type { Part } from '../drill-stack';
 import { tally } from '../load';
@@ -100,33 +100,11 @@ async function deploys({ short, log, startStack }: DrillContext, bundle: string)
   const cancellationLines: Array<() => number> = stack.workers.map((w) => countLines(w, CANCELLATION_LINE));
 
   // the burst: the bundled client, every request's answer counted
-  const answers = new Map<string, number>();
-  let connectionErrors = 0;
-  const onAttempt = (event: AttemptEvent) => {
-    if (event.httpStatus === undefined) connectionErrors += 1;
-    else answers.set(String(event.httpStatus), (answers.get(String(event.httpStatus)) ?? 0) + 1);
-  };
-  const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 30, totalTimeoutMs: 300_000, requestTimeoutMs: 10_000, onAttempt });
-  const run = crypto.randomUUID().slice(0, 8);
-  const results: CheckoutResult[] = [];
-  const errors: string[] = [];
-  let n = 0;
+  const counts = countAnswers();
+  const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 30, totalTimeoutMs: 300_000, requestTimeoutMs: 10_000, onAttempt: counts.onAttempt });
   let deploying = true;
   const cap = short ? 3_000 : 20_000;
-  const ticker = setInterval(() => log(`  ... ${results.length + errors.length}/${n} checkouts done`), 5_000);
-  const feed = Promise.all(
-    Array.from({ length: 12 }, async () => {
-      while (deploying && n < cap) {
-        const i = n++;
-        const request = { customer_id: `cust_${i % 50}`, amount_cents: 100 + (i % 9_000), currency: 'USD', payment_method_id: 'pm_card_visa' };
-        try {
-          results.push(await client.checkout(request, { idempotencyKey: `deploy-${run}-${i}` }));
-        } catch (err) {
-          errors.push((err as Error).message);
-        }
-      }
-    }),
-  ).finally(() => clearInterval(ticker));
+  const burst = startBurst(client, { concurrency: 12, keyPrefix: 'deploy', more: (i) => deploying && i < cap, keyInErrors: false, log });
 
   const workerStops: string[] = [];
   const apiStops: string[] = [];
@@ -155,8 +133,10 @@ async function deploys({ short, log, startStack }: DrillContext, bundle: string)
     await sleep(pauseMs);
   } finally {
     deploying = false;
-    await feed;
+    await burst.done;
   }
+  const { results, errors } = burst;
+  const n = burst.started();
   if (n >= cap) failures.push(`the burst hit its cap of ${cap} checkouts before the deploys were over`);
 
   const loadEnded = Date.now();
@@ -167,7 +147,7 @@ async function deploys({ short, log, startStack }: DrillContext, bundle: string)
   const completed = Number(
     (await stack.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM payments WHERE status = 'completed'`)).rows[0]?.n,
   );
-  const unexpected = [...answers].filter(([status]) => !['200', '201', '202'].includes(status));
+  const unexpected = [...counts.answers].filter(([status]) => !['200', '201', '202'].includes(status));
 
   if (outcomes.cancelled.length > 0) failures.push(`${outcomes.cancelled.length} activity attempts cancelled: ${outcomes.cancelled.slice(0, 3).join('; ')}`);
   if (cancelledInLogs > 0) failures.push(`${cancelledInLogs} cancellation lines in the workers' logs`);
@@ -181,8 +161,8 @@ async function deploys({ short, log, startStack }: DrillContext, bundle: string)
       ['logical checkouts', n],
       ['worker deploys (SIGTERM, exit, replacement)', `${workerStops.length}: ${workerStops.join(', ')}`],
       ['api deploys (stop + new one ready)', `${apiStops.length}: ${apiStops.join(', ')}`],
-      ['answers by HTTP status', JSON.stringify(Object.fromEntries([...answers].sort()))],
-      ['connection errors while the api restarted (retried, same key)', connectionErrors],
+      ['answers by HTTP status', JSON.stringify(Object.fromEntries([...counts.answers].sort()))],
+      ['connection errors while the api restarted (retried, same key)', counts.connectionErrors],
       ['activity attempts cancelled (histories / worker log lines)', `${outcomes.cancelled.length} / ${cancelledInLogs}`],
       ['activity attempts retried, any cause', outcomes.retried],
       ['checkout histories read', outcomes.workflows],
