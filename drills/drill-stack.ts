@@ -8,6 +8,7 @@ import { pepperOf } from '../accounts/pepper';
 import { loadApiKeyConfig } from '../config';
 import { createPool, type Pool } from '../db/pool';
 import { THROWAWAY_ENV } from '../stack/env';
+import { drillWorkflowBundle } from './workflow-bundle';
 import { LocalStack, type StackPart } from '../stack/local-stack';
 import type { RunningDevServer } from '../stack/temporal-dev-server';
 
@@ -29,7 +30,10 @@ export class DrillStack {
   client!: Client;
   private readonly local: LocalStack;
 
-  private constructor(private readonly options: DrillStackOptions) {
+  private constructor(
+    private readonly options: DrillStackOptions,
+    workflowBundle: string,
+  ) {
     this.local = new LocalStack({
       tmpPrefix: 'checkout-drill-',
       namespace: 'default',
@@ -41,6 +45,7 @@ export class DrillStack {
         MAX_IN_FLIGHT_CHECKOUTS: '100000',
         // one key drives every checkout of a drill
         KEY_RATE_LIMIT_PER_MINUTE: '100000000',
+        WORKER_WORKFLOW_BUNDLE: workflowBundle,
         ...options.env,
       },
       // the worker's "worker started" line is its readiness
@@ -53,7 +58,7 @@ export class DrillStack {
   }
 
   static async start(options: DrillStackOptions): Promise<DrillStack> {
-    const stack = new DrillStack(options);
+    const stack = new DrillStack(options, await drillWorkflowBundle());
     try {
       await stack.boot();
     } catch (err) {
