@@ -37,7 +37,7 @@ export const apiVars = {
   // The api hosts a checkout worker and starts checkouts eagerly: the first
   // workflow task comes back in the start call's answer and runs here, so a
   // checkout that succeeds first time is one round trip (docs/performance.md,
-  // "One round trip"). Needs the server's system.enableEagerWorkflowStart.
+  // "One workflow task, started eagerly"). Needs the server's system.enableEagerWorkflowStart.
   API_EAGER_START: flag.default('1'),
   // With the hosted worker, how a request learns its checkout's outcome:
   // 'recording' hears the worker's commit in this process (or the long poll,

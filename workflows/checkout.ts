@@ -144,7 +144,7 @@ export const LEAN_NOTIFY = 'notify-local-activity';
 /**
  * Patch ID: the first attempts of the charge and of the recording step run as
  * local activities, so a checkout that succeeds first time is one workflow
- * task (docs/performance.md, "One workflow task").
+ * task (docs/performance.md, "One workflow task, started eagerly").
  */
 export const ONE_TASK_HAPPY_PATH = 'one-task-happy-path';
 
