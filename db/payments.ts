@@ -155,13 +155,17 @@ export async function markStartAttempt(pool: pg.Pool, paymentId: string, deadlin
  * Marks that this payment's workflow is about to call the provider to charge
  * it, before the call, on every attempt (the first mark stays). The orphan
  * sweeper never deletes a row so marked (db/orphans.ts): whatever Temporal says
- * about the workflow later, money may have moved. False when the row is gone
- * or no longer pending: then no charge may be sent for it.
+ * about the workflow later, money may have moved. False when the row is gone,
+ * or closed without a charge ever attempted: then no charge may be sent for it.
+ * A closed row whose charge was attempted is this workflow's own task run
+ * again after a crash (its first attempts are local activities, re-run from
+ * the task's start): the same provider key goes out again, and the provider
+ * answers what it answered the first time, moving no money.
  */
 export async function markChargeAttempt(db: Queryable, workflowId: string): Promise<boolean> {
   const res = await db.query(
     `UPDATE payments SET charge_attempted_at = coalesce(charge_attempted_at, now())
-      WHERE workflow_id = $1 AND status = 'pending'`,
+      WHERE workflow_id = $1 AND (status = 'pending' OR charge_attempted_at IS NOT NULL)`,
     [workflowId],
   );
   return res.rowCount === 1;

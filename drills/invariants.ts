@@ -1,7 +1,9 @@
 // The invariants every drill ends on (docs/design.md, "Failure scenarios and drills"), from each part's own records:
-// the stub's charges, the ledger (charge postings and their reversals), the payments table and Temporal's open runs.
+// the stub's charges, the ledger (charge postings and their reversals), the payments table and Temporal's runs
+// (still open, or closed with a status their row does not have).
 import type { Client } from '@temporalio/client';
 import type { Pool } from '../db/pool';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 
 export interface InvariantReport {
   ok: boolean;
@@ -67,6 +69,18 @@ export async function checkInvariants(deps: { pool: Pool; stubUrl: string; clien
     open.push(wf.workflowId);
   }
   report('checkout workflow still running', open);
+
+  // 5. Temporal's record of each payment agrees with its row: a completed checkout's PaymentStatus
+  //    search attribute is the row's status (a workflow that ended another way than its row says,
+  //    such as a workflow task re-run after a crash taking another path, shows here)
+  const rowStatus = new Map(payments.rows.map((p) => [p.workflow_id, p.status]));
+  const disagreeing: string[] = [];
+  for await (const wf of deps.client.workflow.list({ query: `ExecutionStatus = "Completed" AND WorkflowType = "checkout"` })) {
+    const status = wf.typedSearchAttributes.get(SEARCH_ATTRIBUTES.paymentStatus);
+    const row = rowStatus.get(wf.workflowId);
+    if (status !== undefined && row !== undefined && status !== row) disagreeing.push(`${wf.workflowId} workflow ${status}, row ${row}`);
+  }
+  report("checkout workflow's PaymentStatus not its payment row's status", disagreeing);
 
   // 4. counts agree: charges applied - refunded = completed payments = ledger charge postings
   //    less their reversals, and no charge is left standing without a completed payment (money

@@ -155,8 +155,8 @@ export function createActivities({ pool, provider, protection, logger, config, o
       const log = activityLogger(input.idempotencyKey);
       const timeoutMs = providerCallTimeoutMs(ctx, config.chargeTimeoutMs);
       if (!(await markChargeAttempt(pool, currentWorkflowId()))) {
-        log.error('the payment row is gone or no longer pending; not charging');
-        throw ApplicationFailure.nonRetryable('the payment row is gone or no longer pending; no charge sent', FailureType.InvalidRequest);
+        log.error('the payment row is gone, or closed before any charge; not charging');
+        throw ApplicationFailure.nonRetryable('the payment row is gone, or closed before any charge; no charge sent', FailureType.InvalidRequest);
       }
       try {
         const result = await guarded(
