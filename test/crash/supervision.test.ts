@@ -48,6 +48,15 @@ async function chargedMoreThan(stubUrl: string, than: number, timeoutMs: number)
   }
 }
 
+/** Waits until done() holds, or fails naming what it waited for. */
+async function waitUntil(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 describe('npm start supervision', () => {
   let start: NpmStart | undefined;
   const starts: NpmStart[] = [];
@@ -115,9 +124,15 @@ describe('npm start supervision', () => {
       for (const [part, entry] of plan) {
         const running = start.pids(entry);
         expect(running, `${part} processes before the kill`).toHaveLength(1);
+        const restarted = new RegExp(`\\[start\\] ${part} restarted`);
+        const restartsBefore = start.count(restarted);
         process.kill(running[0] as number, 'SIGKILL');
-        // started again by npm start, and serving: more charges than before the kill
+        // started again by npm start and ready (a new process alone is not: the next kill would land
+        // while it starts, and charges alone do not tell, since the api charges without a worker),
+        // then serving: more charges than before the kill
         await start.waitForPid(entry, running, 90_000);
+        const npm = start;
+        await waitUntil(() => npm.count(restarted) > restartsBefore, 90_000, `npm start to report the ${part} restarted`);
         charged = await chargedMoreThan(stubUrl, charged + 3, 120_000);
       }
       killsDone = true;
