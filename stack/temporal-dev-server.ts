@@ -78,12 +78,37 @@ export function devServerArgs(options: DevServerOptions & { port: number }): str
  * returns: picked before, one of them could be taken.
  */
 export async function startTemporalDevServer(options: DevServerOptions): Promise<RunningDevServer> {
+  // A port picked free may be taken before the server binds it (or one the server picks for itself
+  // may be): a server that exits at once is started again on another port, twice at most. A
+  // restart on a given port (the same state file) is not moved.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (!(err instanceof ExitedEarly) || options.port !== undefined || attempt >= 3) throw err;
+      (options.log ?? (() => undefined))(`${err.message}; starting it again on another port`);
+    }
+  }
+}
+
+/** The dev server exited before it served: its last output says why. */
+class ExitedEarly extends Error {}
+
+async function startOnce(options: DevServerOptions): Promise<RunningDevServer> {
   const log = options.log ?? (() => undefined);
   const port = options.port ?? (await freePort());
   if (options.dbFile) fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
   const child = spawn(options.cli, devServerArgs({ ...options, port }), { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
-  child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
+  // the last lines of its output, for the error if it exits before it serves
+  const tail: string[] = [];
+  const hear = (chunk: Buffer) => {
+    const text = chunk.toString().trim();
+    log(text);
+    tail.push(...text.split('\n'));
+    tail.splice(0, Math.max(0, tail.length - 20));
+  };
+  child.stdout?.on('data', hear);
+  child.stderr?.on('data', hear);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const address = `127.0.0.1:${port}`;
@@ -96,7 +121,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   };
 
   try {
-    await waitUntilServing(address, options.namespace, exited);
+    await waitUntilServing(address, options.namespace, exited, () => tail.join('\n'));
   } catch (err) {
     await stop();
     throw err;
@@ -104,11 +129,11 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   return { address, port, process: child, stop };
 }
 
-async function waitUntilServing(address: string, namespace: string, exited: Promise<number | null>): Promise<void> {
+async function waitUntilServing(address: string, namespace: string, exited: Promise<number | null>, output: () => string): Promise<void> {
   let done = false;
   const deadline = Date.now() + 60_000;
   const early = exited.then((code) => {
-    if (!done) throw new Error(`the Temporal dev server exited with code ${code} before it was ready`);
+    if (!done) throw new ExitedEarly(`the Temporal dev server on ${address} exited with code ${code} before it was ready; its output ended:\n${output()}`);
   });
   const ready = (async () => {
     for (;;) {
