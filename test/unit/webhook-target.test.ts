@@ -1,7 +1,11 @@
 // Which webhook URLs the SSRF guard refuses, and why. Nothing here touches the
 // network: host names go to a fake resolver (unknown names fail as NXDOMAIN),
-// and the guard only classifies addresses, it never connects to them.
-import { afterAll, describe, expect, it } from 'vitest';
+// and the guard only classifies addresses, it never connects to them. To make
+// sure of it, every socket connect in this file is refused before it opens
+// (the private, link-local and metadata addresses below are never reached),
+// and the file ends by checking that none was attempted.
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkWebhookTarget, type ResolveHost, type ResolvedAddress, type TargetCheck } from '../../outbound/webhook-target';
 
 // a public address (not a documentation range, which is refused as reserved); never contacted
@@ -99,7 +103,17 @@ const HOSTILE: Array<[url: string, off: string, on: string]> = [
 
 const seen: Array<{ url: string; off: string; on: string }> = [];
 
+const connectAttempts: string[] = [];
+beforeAll(() => {
+  vi.spyOn(net.Socket.prototype, 'connect').mockImplementation(function refuse(...args: unknown[]): never {
+    connectAttempts.push(JSON.stringify(args[0]));
+    throw new Error('no socket may be opened by the webhook target tests');
+  });
+});
+
 afterAll(() => {
+  vi.restoreAllMocks();
+  expect(connectAttempts, 'socket connects attempted by the guard').toEqual([]);
   // the list as refused, for the record (the closing note of issue 14)
   console.log(['| URL | private networks off | on |', '|---|---|---|', ...seen.map((r) => `| \`${r.url}\` | ${r.off} | ${r.on} |`)].join('\n'));
 });
