@@ -4,7 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutWorkflowId } from '../../domain/ids';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { authHeaders, checkoutBody, postCheckout, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
+import { authHeaders, checkoutBody, metricValue, postCheckout, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 
@@ -16,11 +16,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** One series of the api's metrics, by its exact name and labels; 0 when absent. */
-async function metric(series: string): Promise<number> {
-  const text = await (await fetch(`${stack.api.metricsUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return Number(line?.slice(series.length + 1) ?? 0);
+/** One series of the api's metrics; 0 when absent. */
+function metric(series: string): Promise<number> {
+  return metricValue(stack.api, series);
 }
 
 /** The api's count of checkout workflows started eagerly. */

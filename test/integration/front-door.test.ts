@@ -12,7 +12,7 @@ import { markStartAttempt } from '../../db/payments';
 import { createPool, type Pool } from '../../db/pool';
 import { checkoutWorkflowId } from '../../domain/ids';
 import { freePort } from '../../stack/free-port';
-import { authHeaders, checkoutBody, postCheckout, testApiConfig, testLogger, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
+import { authHeaders, checkoutBody, metricValue, postCheckout, testApiConfig, testLogger, startTestStack, stubCharges, uniqueKey, type TestStack } from '../support/stack';
 
 const RATE_LIMIT = 10;
 
@@ -74,10 +74,8 @@ async function chargesFor(keys: string[]): Promise<number> {
   return (await stubCharges(stack.stub)).filter((c) => wanted.has(c.idempotency_key)).length;
 }
 
-async function outcomeCount(api: ListeningApi, outcome: string): Promise<number> {
-  const text = await (await fetch(`${api.metricsUrl}/metrics`)).text();
-  const match = new RegExp(`^checkout_outcomes_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text);
-  return match ? Number(match[1]) : 0;
+function outcomeCount(api: ListeningApi, outcome: string): Promise<number> {
+  return metricValue(api, `checkout_outcomes_total{outcome="${outcome}"}`);
 }
 
 function retryAfterSeconds(headers: Headers): number {

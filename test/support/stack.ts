@@ -163,6 +163,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
 }
 
+/** One series of an api's metrics (on its metrics port), by its exact name and labels; 0 when absent. */
+export async function metricValue(api: { metricsUrl: string }, series: string): Promise<number> {
+  const text = await (await fetch(`${api.metricsUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.slice(series.length + 1) ?? 0);
+}
+
 /** A key no other test uses. */
 export function uniqueKey(label: string): string {
   return `${label}-${crypto.randomUUID()}`;
