@@ -1,8 +1,8 @@
 // Static checks of docker-compose.yml, deploy/nginx.conf, the app-role init
-// script and the Dockerfile. Nothing here needs Docker: the stack was written
+// script, the Prometheus and Grafana provisioning and the Dockerfile. Nothing here needs Docker: the stack was written
 // on a machine without an engine, so these checks are what stands between it
 // and a user's `docker compose up`. Exposure by default is checked too: only
-// the edge (and the Web UI, on 127.0.0.1) publishes a port, secrets are
+// the edge (and the Web UI, Prometheus and Grafana, on 127.0.0.1) publishes a port, secrets are
 // required from the environment, the app's database role owns nothing.
 // Every failure message says what to fix.
 //
@@ -31,7 +31,12 @@ const REQUIRED_SERVICES: Record<string, string> = {
   worker: 'the Temporal worker',
   api: 'the HTTP api',
   edge: 'the nginx edge proxy in front of the api',
+  prometheus: "Prometheus, scraping the api's and the worker's metrics and evaluating the alert rules",
+  grafana: 'Grafana with the on-call dashboard',
 };
+
+/** Services published on this machine's loopback only: they have no login of their own (or, for Grafana, anonymous viewers). */
+const LOOPBACK_ONLY_SERVICES = ['temporal-ui', 'prometheus', 'grafana'];
 
 /** The processes built from this repo, each configured only through config.ts. */
 const APP_SERVICES = ['api', 'worker', 'payments-stub'] as const;
@@ -53,6 +58,7 @@ interface Service {
   depends_on?: string[] | Record<string, { condition?: string }>;
   volumes?: unknown[];
   healthcheck?: { test?: string | string[] };
+  expose?: (string | number)[];
 }
 
 interface ComposeFile {
@@ -296,6 +302,8 @@ function listeningPort(name: string): number | undefined {
   if (/^temporalio\/(auto-setup|server):/.test(image)) return Number(env.FRONTEND_GRPC_PORT ?? 7233);
   if (image.startsWith('temporalio/ui:')) return Number(env.TEMPORAL_UI_PORT ?? 8080);
   if (image.startsWith('nginx:')) return nginxListenPort();
+  if (image.startsWith('prom/prometheus:')) return Number(/--web\.listen-address=[^:]*:(\d+)/.exec(commandOf(name))?.[1] ?? 9090);
+  if (image.startsWith('grafana/grafana:')) return Number(env.GF_SERVER_HTTP_PORT ?? 3000);
   const command = commandOf(name);
   if (/\bstart:api\b/.test(command)) return apiConfigOf(name).api.port;
   if (/\bstart:stub\b/.test(command)) return stubConfigOf(name).port;
@@ -401,7 +409,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('listens on all interfaces so other containers can reach it', () => {
-      if (name === 'worker') return; // listens on nothing
+      // the worker listens for its metrics only, which prometheus scrapes
       const config = processConfigOf(name);
       expect('api' in config ? config.api.host : 'host' in config ? config.host : undefined, `service "${name}": set HOST=0.0.0.0; config.ts defaults to 127.0.0.1, unreachable from other containers`).toBe('0.0.0.0');
     });
@@ -456,15 +464,22 @@ describe('docker-compose.yml', () => {
     expectPointsAtService('temporal-ui', 'TEMPORAL_ADDRESS', ui.host, ui.port, 'temporal');
   });
 
-  it('publishes only the edge, and the Web UI on 127.0.0.1', () => {
-    // everything else (the api's own port, the Temporal frontend, both Postgres, the stub) has no authentication of its own
+  it('publishes only the edge, and the Web UI, Prometheus and Grafana on 127.0.0.1', () => {
+    // everything else (the api's own port, the metrics ports, the Temporal frontend, both Postgres, the stub) has no authentication of its own
     const published = Object.keys(services).filter((n) => portsOf(n).length > 0);
-    expect(published.sort(), 'only "edge" and "temporal-ui" may publish ports (expose: is fine for the others)').toEqual(['edge', 'temporal-ui']);
+    const allowed = ['edge', ...LOOPBACK_ONLY_SERVICES];
+    const stray = published.filter((n) => !allowed.includes(n));
+    expect(stray, `only ${allowed.join(', ')} may publish ports (expose: is fine for the others)`).toEqual([]);
     expect(publishedPort('edge', nginxListenPort()), 'service "edge" must publish the port nginx listens on (host port 8080)').toBe(8080);
     const defaults = loadStackConfig({});
     const ui = portsOf('temporal-ui');
     expect(publishedPort('temporal-ui', listeningPort('temporal-ui') ?? 8080), `service "temporal-ui" must publish the Web UI on host port ${defaults.temporal.uiPort}`).toBe(defaults.temporal.uiPort);
     for (const p of ui) expect(p.ip, `service "temporal-ui" must publish on 127.0.0.1 only ("127.0.0.1:${p.host}:${p.container}"): the Web UI has no login`).toBe('127.0.0.1');
+    for (const name of LOOPBACK_ONLY_SERVICES) {
+      for (const p of portsOf(name)) {
+        expect(p.ip, `service "${name}" must publish on 127.0.0.1 only ("127.0.0.1:${p.host}:${p.container}"): it has no login, or lets anyone view without one`).toBe('127.0.0.1');
+      }
+    }
 
     const hostPorts = Object.keys(services).flatMap((n) => portsOf(n).flatMap((p) => (p.host === undefined ? [] : [`${p.host} (${n})`])));
     const seen = new Map<string, string>();
@@ -485,6 +500,7 @@ describe('docker-compose.yml', () => {
     required(`service "postgres": ${appRoleScript().passwordVariable}`, rawEnvOf('postgres')[appRoleScript().passwordVariable]);
     required('service "temporal-postgres": POSTGRES_PASSWORD', rawEnvOf('temporal-postgres').POSTGRES_PASSWORD);
     required('service "temporal": POSTGRES_PWD', rawEnvOf('temporal').POSTGRES_PWD);
+    required('service "grafana": GF_SECURITY_ADMIN_PASSWORD', rawEnvOf('grafana').GF_SECURITY_ADMIN_PASSWORD);
     for (const name of ['api', 'worker']) {
       for (const variable of ['DATABASE_URL', 'DATABASE_MIGRATION_URL']) {
         required(`service "${name}": the password in ${variable}`, /^postgres:\/\/[^:@/]+:(.*)@[^@]+$/.exec(rawEnvOf(name)[variable] ?? '')?.[1]);
@@ -606,5 +622,145 @@ describe('the Temporal server runs with the dynamic config the dev server has', 
     for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
       expect(values[key]?.[0]?.value, `${file}: ${key} must be ${String(value)}, as on the dev server (stack/temporal-dev-server.ts)`).toBe(value);
     }
+  });
+});
+
+// ---- deploy/prometheus.yml and deploy/grafana/ -----------------------------------
+
+/** A file a service mounts at `target`, as a path on this machine (relative to the compose file, as Docker resolves it). */
+function mountedAt(name: string, target: string): string | undefined {
+  for (const v of service(name).volumes ?? []) {
+    const [source, to] = typeof v === 'string' ? v.split(':') : [(v as { source?: string }).source, (v as { target?: string }).target];
+    if (source && to === target && /^\.{0,2}\//.test(source)) return path.resolve(COMPOSE_DIR, source);
+  }
+  return undefined;
+}
+
+/** Where a container path falls in this repo: the bind mount that holds it (a file, or a file in a mounted folder). */
+function hostPathOf(name: string, containerPath: string): string | undefined {
+  for (const v of service(name).volumes ?? []) {
+    const [source, to] = typeof v === 'string' ? v.split(':') : [(v as { source?: string }).source, (v as { target?: string }).target];
+    if (!source || !to || !/^\.{0,2}\//.test(source)) continue;
+    if (containerPath === to) return path.resolve(COMPOSE_DIR, source);
+    if (containerPath.startsWith(`${to}/`)) return path.join(path.resolve(COMPOSE_DIR, source), containerPath.slice(to.length + 1));
+  }
+  return undefined;
+}
+
+interface PrometheusConfig {
+  rule_files?: string[];
+  scrape_configs?: {
+    job_name: string;
+    metrics_path?: string;
+    static_configs?: { targets?: string[] }[];
+    dns_sd_configs?: { names?: string[]; type?: string; port?: number }[];
+  }[];
+}
+
+/** The config file prometheus runs with: the one its --config.file names, as mounted from this repo. */
+function prometheusConfig(): { containerPath: string; file: string; config: PrometheusConfig } {
+  const containerPath = /--config\.file=(\S+)/.exec(commandOf('prometheus'))?.[1] ?? '/etc/prometheus/prometheus.yml';
+  const file = hostPathOf('prometheus', containerPath);
+  if (!file) throw new Error(`service "prometheus" reads ${containerPath} (--config.file), which it mounts from nowhere in this repo (expected ./deploy/prometheus.yml:${containerPath}:ro)`);
+  return { containerPath, file, config: parse(fs.readFileSync(file, 'utf8')) as PrometheusConfig };
+}
+
+/** host:port pairs a scrape job reaches: static targets, and DNS names with their port. */
+function scrapeTargets(job: NonNullable<PrometheusConfig['scrape_configs']>[number]): { host: string; port: number }[] {
+  return [
+    ...(job.static_configs ?? []).flatMap((c) => (c.targets ?? []).map(splitHostPort)),
+    ...(job.dns_sd_configs ?? []).flatMap((c) => (c.names ?? []).map((host) => ({ host, port: Number(c.port) }))),
+  ];
+}
+
+describe('Prometheus and Grafana (deploy/prometheus.yml, deploy/grafana/)', () => {
+  const metricsPorts: Record<string, () => number> = {
+    api: () => apiConfigOf('api').api.metricsPort,
+    worker: () => workerConfigOf('worker').workerMetricsPort,
+  };
+
+  it.each(Object.keys(metricsPorts))('scrapes every %s on the metrics port its config sets, which the service exposes on the compose network', (name) => {
+    const { file, config } = prometheusConfig();
+    const job = (config.scrape_configs ?? []).find((j) => j.job_name === name);
+    expect(job, `${file} has no scrape job "${name}" (the alert rules and the dashboard select job="${name}")`).toBeDefined();
+    const targets = scrapeTargets(job as NonNullable<typeof job>);
+    expect(targets, `${file}: job "${name}" has no targets`).not.toHaveLength(0);
+    const port = (metricsPorts[name] as () => number)();
+    expect(port, `service "${name}": set its metrics port to a fixed one (0 picks a free port prometheus cannot know)`).toBeGreaterThan(0);
+    for (const t of targets) {
+      expect(t.host, `${file}: job "${name}" scrapes host "${t.host}"; it must scrape the service "${name}"`).toBe(name);
+      expect(t.port, `${file}: job "${name}" scrapes port ${t.port}, but service "${name}" serves /metrics on ${port}`).toBe(port);
+    }
+    expect((job?.dns_sd_configs ?? []).length, `${file}: job "${name}" should find its targets with dns_sd_configs (type A), so every replica of --scale is scraped`).toBeGreaterThan(0);
+    expect((service(name).expose ?? []).map(String), `service "${name}" must expose ${port} (expose:, not ports:) for prometheus`).toContain(String(port));
+    expect(portsOf(name).map((p) => p.container), `service "${name}" must not publish its metrics port ${port} on the host`).not.toContain(port);
+  });
+
+  it('loads the alert rules from deploy/alert-rules.yml, mounted where rule_files points', () => {
+    const { containerPath, file, config } = prometheusConfig();
+    expect(config.rule_files, `${file} must list the alert rules under rule_files`).toBeDefined();
+    for (const rule of config.rule_files ?? []) {
+      const inContainer = path.posix.resolve(path.posix.dirname(containerPath), rule);
+      const onHost = hostPathOf('prometheus', inContainer);
+      expect(onHost, `${file}: rule_files names ${rule} (${inContainer} in the container), which service "prometheus" does not mount`).toBeDefined();
+      expect(path.resolve(path.dirname(file), rule), `${file}: rule_files ${rule} must resolve, next to this file as for promtool, to the same file the container gets`).toBe(onHost);
+      expect(fs.existsSync(onHost as string), `${onHost} does not exist`).toBe(true);
+    }
+    expect((config.rule_files ?? []).map((r) => path.resolve(path.dirname(file), r))).toContain(path.join(COMPOSE_DIR, 'deploy', 'alert-rules.yml'));
+  });
+
+  it("provisions Grafana's data source at the prometheus service, and the dashboards from deploy/grafana/dashboards", () => {
+    const provisioning = envOf('grafana').GF_PATHS_PROVISIONING ?? '/etc/grafana/provisioning';
+    const dir = hostPathOf('grafana', provisioning);
+    expect(dir, `service "grafana" must mount ./deploy/grafana/provisioning at ${provisioning}`).toBeDefined();
+    const yamls = (sub: string) =>
+      fs
+        .readdirSync(path.join(dir as string, sub))
+        .filter((f) => /\.ya?ml$/.test(f))
+        .map((f) => ({ file: path.join(dir as string, sub, f), doc: parse(fs.readFileSync(path.join(dir as string, sub, f), 'utf8')) as Record<string, unknown> }));
+
+    const sources = yamls('datasources').flatMap(({ file, doc }) => ((doc.datasources ?? []) as { uid?: string; type?: string; url?: string }[]).map((d) => ({ file, ...d })));
+    const prometheus = sources.filter((d) => d.type === 'prometheus');
+    expect(prometheus, `${dir}/datasources/ must provision a prometheus data source`).not.toHaveLength(0);
+    for (const d of prometheus) {
+      const url = new URL(d.url ?? '');
+      expectPointsAtService('grafana', `the data source url in ${d.file}`, url.hostname, Number(url.port || 80), 'prometheus');
+    }
+
+    const providers = yamls('dashboards').flatMap(({ file, doc }) => ((doc.providers ?? []) as { options?: { path?: string } }[]).map((p) => ({ file, path: p.options?.path ?? '' })));
+    expect(providers, `${dir}/dashboards/ must provision a dashboard provider`).not.toHaveLength(0);
+    const uids = new Set(sources.map((d) => d.uid));
+    for (const p of providers) {
+      const folder = hostPathOf('grafana', p.path);
+      expect(folder, `${p.file}: dashboards are read from ${p.path}, which service "grafana" does not mount`).toBeDefined();
+      const dashboards = fs.readdirSync(folder as string).filter((f) => f.endsWith('.json'));
+      expect(dashboards, `${folder} holds no dashboard JSON`).not.toHaveLength(0);
+      for (const f of dashboards) {
+        const used = new Set([...fs.readFileSync(path.join(folder as string, f), 'utf8').matchAll(/"datasource":\s*\{[^}]*"uid":\s*"([^"]+)"/g)].map((m) => m[1]));
+        for (const uid of used) expect(uids.has(uid), `${f} uses data source uid "${uid}", which no file in ${dir}/datasources/ provisions`).toBe(true);
+      }
+    }
+    const home = envOf('grafana').GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH;
+    if (home) expect(fs.existsSync(hostPathOf('grafana', home) ?? ''), `service "grafana": GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ${home} is no mounted file`).toBe(true);
+  });
+
+  it('lets anonymous visitors only view Grafana, and takes the admin password from the environment', () => {
+    const env = envOf('grafana');
+    if (env.GF_AUTH_ANONYMOUS_ENABLED === 'true') {
+      expect(env.GF_AUTH_ANONYMOUS_ORG_ROLE, 'service "grafana": anonymous visitors must have the Viewer role (GF_AUTH_ANONYMOUS_ORG_ROLE: Viewer); the default would let them edit').toBe('Viewer');
+    }
+    expect(rawEnvOf('grafana').GF_SECURITY_ADMIN_PASSWORD, 'service "grafana": GF_SECURITY_ADMIN_PASSWORD must be ${GRAFANA_ADMIN_PASSWORD:?...}; unset, the admin password is "admin"').toMatch(
+      /^\$\{[A-Z][A-Z0-9_]*:\?[^}$]+\}$/,
+    );
+  });
+
+  it('mounts the Prometheus and Grafana files read-only', () => {
+    for (const name of ['prometheus', 'grafana']) {
+      for (const v of (service(name).volumes ?? []).map(String)) {
+        if (!/^\.{0,2}\//.test(v)) continue; // named volumes hold their data
+        expect(v, `service "${name}": mount ${v} read-only (:ro): the files are in git`).toMatch(/:ro$/);
+      }
+    }
+    expect(mountedAt('prometheus', '/etc/prometheus/alert-rules.yml') ?? prometheusConfig().file).toBeDefined();
   });
 });
