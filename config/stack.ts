@@ -17,6 +17,8 @@ export const stackVars = {
   CHECKOUT_CACHE_DIR: z.string().min(1).optional(),
   TEMPORAL_CLI: z.string().min(1).optional(),
   TEMPORAL_TEST_SERVER: z.string().min(1).optional(),
+  // checks deploy/prometheus.yml and deploy/alert-rules.yml
+  PROMTOOL: z.string().min(1).optional(),
 };
 
 export const stackSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, PORT: apiVars.PORT, ...stackVars });
@@ -25,7 +27,7 @@ export const stackSchema = z.object({ ...processVars, ...temporalVars, ...databa
 export interface StackConfig {
   logLevel: string;
   dataDir: string;
-  tools: { cacheDir: string; temporalCli: string | undefined; testServer: string | undefined };
+  tools: { cacheDir: string; temporalCli: string | undefined; testServer: string | undefined; promtool: string | undefined };
   temporal: TemporalConfig & { uiPort: number };
   database: DatabaseConfig;
   api: { port: number; host: string };
@@ -41,6 +43,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
       cacheDir: e.CHECKOUT_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'checkout-temporal'),
       temporalCli: e.TEMPORAL_CLI,
       testServer: e.TEMPORAL_TEST_SERVER,
+      promtool: e.PROMTOOL,
     },
     temporal: { ...temporalOf(e), uiPort: e.TEMPORAL_UI_PORT },
     database: databaseOf(e),

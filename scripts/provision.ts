@@ -1,7 +1,7 @@
-// Makes sure the Temporal CLI and the time-skipping test server exist
+// Makes sure the Temporal CLI, the time-skipping test server and promtool exist
 // (building or fetching them on first run) and prints where they are.
 import { loadStackConfig } from '../config';
-import { ensureTemporalCli, ensureTestServer } from '../stack/toolchain';
+import { ensurePromtool, ensureTemporalCli, ensureTestServer } from '../stack/toolchain';
 
 async function main(): Promise<void> {
   const { tools } = loadStackConfig();
@@ -10,6 +10,8 @@ async function main(): Promise<void> {
   log(`Temporal CLI: ${cli}`);
   const testServer = await ensureTestServer(tools, log);
   log(`time-skipping test server: ${testServer}`);
+  const promtool = await ensurePromtool(tools, log);
+  log(`promtool: ${promtool}`);
 }
 
 main().catch((err: unknown) => {

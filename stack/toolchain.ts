@@ -1,6 +1,7 @@
-// Finds or provisions the two Temporal binaries that are not npm packages:
-// the CLI (dev server) built with `go install`, and the Java time-skipping
-// test server fetched from Maven Central. Both live in a cache outside the
+// Finds or provisions the binaries that are not npm packages: the Temporal
+// CLI (dev server) and promtool (checks the Prometheus config and alert
+// rules in deploy/), built with `go install`, and the Java time-skipping
+// test server fetched from Maven Central. All live in a cache outside the
 // repo; a variable or a binary on PATH overrides each.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +10,8 @@ import type { StackConfig } from '../config';
 
 export const TEMPORAL_CLI_VERSIONS = ['v1.5.1', 'v1.4.1']; // newer ones break `go install @version`
 export const TEST_SERVER_VERSION = '1.38.0'; // keep in step with stack/test-server/pom.xml
+// Prometheus 3.16.0's Go module version: keep in step with prom/prometheus in docker-compose.yml
+export const PROMTOOL_VERSION = 'v0.316.0';
 const TEST_SERVER_POM = path.join(__dirname, 'test-server', 'pom.xml');
 
 type Log = (line: string) => void;
@@ -54,6 +57,26 @@ export async function ensureTemporalCli(tools: StackConfig['tools'], log: Log): 
   throw new Error(
     'no Temporal CLI: the go install builds failed; install one on PATH or set TEMPORAL_CLI to a binary',
   );
+}
+
+/** promtool, which checks deploy/prometheus.yml and deploy/alert-rules.yml: PROMTOOL, on PATH, or built with go install into the cache. */
+export async function ensurePromtool(tools: StackConfig['tools'], log: Log): Promise<string> {
+  if (tools.promtool) return requireExecutable(tools.promtool, 'PROMTOOL');
+  const onPath = findOnPath('promtool');
+  if (onPath) return onPath;
+
+  const binDir = path.join(tools.cacheDir, `promtool-${PROMTOOL_VERSION}`);
+  const binary = path.join(binDir, 'promtool');
+  if (fs.existsSync(binary)) return binary;
+  log(`building promtool ${PROMTOOL_VERSION} with go install into ${binDir} (first run only; about 5 minutes on 2 cores)`);
+  await runWithProgress('go', ['install', `github.com/prometheus/prometheus/cmd/promtool@${PROMTOOL_VERSION}`], {
+    env: { ...process.env, GOBIN: binDir, GOFLAGS: '-buildvcs=false' },
+    label: `go install promtool@${PROMTOOL_VERSION}`,
+    log,
+  }).catch((err: unknown) => {
+    throw new Error(`no promtool: ${(err as Error).message}; install one on PATH or set PROMTOOL to a binary`, { cause: err });
+  });
+  return requireExecutable(binary, `the promtool ${PROMTOOL_VERSION} build`);
 }
 
 /** Returns an executable that starts the time-skipping test server as `<exe> <port> --enable-time-skipping`. */
