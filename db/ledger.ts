@@ -76,7 +76,7 @@ export async function postCompletedCharge(pool: Pool, posting: ChargePosting): P
   const { payment } = posting;
   return inTransaction(pool, async (client) => {
     const posted = await post(client, chargePosting(posting));
-    const row = await recordPaymentOutcome(client, payment.payment_id, {
+    const { row } = await recordPaymentOutcome(client, payment.payment_id, {
       status: 'completed',
       providerChargeId: payment.provider_charge_id,
       answer: posting.answer,
@@ -111,7 +111,7 @@ export async function postRefundedCharge(
       debit: LEDGER_ACCOUNTS.merchantPayable,
       credit: LEDGER_ACCOUNTS.providerClearing,
     });
-    const row = await recordPaymentOutcome(
+    const { row } = await recordPaymentOutcome(
       client,
       payment.payment_id,
       { status: 'refunded', providerChargeId: payment.provider_charge_id, failureCode: 'payment_reversed', answer: posting.answer },

@@ -112,15 +112,16 @@ export interface PaymentOutcome {
  * a row already terminal is left as it is (a re-executed activity changes nothing).
  * `from` widens the statuses the move starts from: a refund also moves a row
  * whose completion committed although its activity never reported it (see
- * postRefundedCharge), since the money went back.
+ * postRefundedCharge), since the money went back. Returns the row as it now
+ * is, and whether this call moved it.
  */
 export async function recordPaymentOutcome(
   db: Queryable,
   paymentId: string,
   outcome: PaymentOutcome,
   from: PaymentStatus[] = ['pending'],
-): Promise<PaymentRow> {
-  await db.query(
+): Promise<{ row: PaymentRow; changed: boolean }> {
+  const moved = await db.query(
     `UPDATE payments
         SET status = $2, provider_charge_id = $3, failure_code = $4, response_status = $5, response = $6, updated_at = now()
       WHERE payment_id = $1 AND status = ANY($7::text[]) AND status <> $2`,
@@ -136,7 +137,7 @@ export async function recordPaymentOutcome(
   );
   const row = await findPaymentById(db, paymentId);
   if (!row) throw new PaymentMissingError(`payment ${paymentId} does not exist`);
-  return row;
+  return { row, changed: moved.rowCount === 1 };
 }
 
 /**

@@ -6,6 +6,7 @@
 // - retry budget: retries (calls for a key the provider has already seen) are
 //   at most `ratio` of first calls over windowMs, with a floor of minPerWindow.
 // Times come from the database clock, so workers on different hosts agree.
+import type { Run } from './deadline';
 import { inTransaction, type Pool } from './pool';
 
 export interface ProviderProtectionConfig {
@@ -74,7 +75,7 @@ export class ProviderProtection {
         callKey,
       ]);
       const kind = seen.rowCount ? 'retry' : 'first';
-      if (kind === 'retry' && !probe && !(await this.retryAllowed(client, retryBudget))) {
+      if (kind === 'retry' && !probe && !(await this.retryAllowed(client))) {
         return { admitted: false, reason: 'retry_budget', retryAfterMs: retryBudget.windowMs };
       }
       const inserted = await client.query<{ id: number }>(
@@ -141,17 +142,26 @@ export class ProviderProtection {
     return res.rows[0]?.state ?? 'closed';
   }
 
-  private async retryAllowed(
-    client: { query: Pool['query'] },
-    budget: ProviderProtectionConfig['retryBudget'],
-  ): Promise<boolean> {
+  private async retryAllowed(client: { query: Pool['query'] }): Promise<boolean> {
+    const { retries, allowed } = await this.retryBudgetUse((text, values) => client.query(text, values));
+    return retries < allowed;
+  }
+
+  /**
+   * Retries admitted in the current window and how many the budget allows
+   * there (at least minPerWindow, else `ratio` of first calls): a retry is
+   * deferred once retries reach allowed. Read from the fleet's calls, so any
+   * process sees the same figure.
+   */
+  async retryBudgetUse(run: Run = (text, values) => this.pool.query(text, values)): Promise<{ retries: number; allowed: number }> {
+    const budget = this.config.retryBudget;
     const counts = (
-      await client.query<{ firsts: number; retries: number }>(
+      await run<{ firsts: number; retries: number }>(
         `SELECT count(*) FILTER (WHERE kind = 'first')::int AS firsts, count(*) FILTER (WHERE kind = 'retry')::int AS retries
            FROM provider_calls WHERE provider = $1 AND at > clock_timestamp() - $2 * interval '1 millisecond'`,
         [this.provider, budget.windowMs],
       )
     ).rows[0] ?? { firsts: 0, retries: 0 };
-    return counts.retries < Math.max(budget.minPerWindow, Math.floor(budget.ratio * counts.firsts));
+    return { retries: counts.retries, allowed: Math.max(budget.minPerWindow, Math.floor(budget.ratio * counts.firsts)) };
   }
 }

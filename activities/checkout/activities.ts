@@ -1,6 +1,7 @@
 // The checkout's activities: all of its I/O. Each one is idempotent on its
 // own, so Temporal may run it again after a crash or a timeout.
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Counter, Histogram } from 'prom-client';
 import { postCompletedCharge, postRefundedCharge } from '../../db/ledger';
 import { markChargeAttempt, PaymentMissingError, recordPaymentOutcome } from '../../db/payments';
 import { inTransaction, type Pool } from '../../db/pool';
@@ -16,6 +17,15 @@ import { PaymentsProvider } from './payments-provider';
 import { ProviderCallError } from '../../errors';
 import { fullJitterDelayMs } from '../retry-delay';
 import type { RetryDetails } from '../../domain/retry-policies';
+import { chargeAttemptNumber, chargeEndOf } from './charge-attempts';
+
+/** What the checkout activities count (worker/metrics.ts defines them). */
+export interface CheckoutActivityMetrics {
+  /** payment_side_effects_applied_total: counted once per payment, after the commit that first records the effect. */
+  sideEffectsApplied: Pick<Counter<'operation' | 'outcome'>, 'inc'>;
+  /** payment_charge_attempts: the attempt at which a charge succeeded, was declined or gave up. */
+  chargeAttempts: Pick<Histogram<'outcome'>, 'observe'>;
+}
 
 export interface ActivityDeps {
   pool: Pool;
@@ -28,6 +38,7 @@ export interface ActivityDeps {
    * worker passes it on to the request waiting in the same process).
    */
   onRecorded?: (workflowId: string, outcome: CheckoutOutcome) => void;
+  metrics?: CheckoutActivityMetrics;
   config: {
     fraudMaxAmountCents: number;
     chargeTimeoutMs: number;
@@ -68,7 +79,7 @@ function providerCallTimeoutMs(ctx: Context, chargeTimeoutMs: number): number {
   return Math.max(1, Math.min(chargeTimeoutMs, ctx.info.startToCloseTimeoutMs - TIMEOUT_MARGIN_MS));
 }
 
-export function createActivities({ pool, provider, protection, logger, config, onRecorded }: ActivityDeps) {
+export function createActivities({ pool, provider, protection, logger, config, onRecorded, metrics }: ActivityDeps) {
   const ledgerRetry = config.ledgerRetry ?? LEDGER_RETRY;
 
   /**
@@ -154,8 +165,10 @@ export function createActivities({ pool, provider, protection, logger, config, o
       const ctx = Context.current();
       const log = activityLogger(input.idempotencyKey);
       const timeoutMs = providerCallTimeoutMs(ctx, config.chargeTimeoutMs);
+      const attempt = chargeAttemptNumber(ctx.info);
       if (!(await markChargeAttempt(pool, currentWorkflowId()))) {
         log.error('the payment row is gone, or closed before any charge; not charging');
+        metrics?.chargeAttempts.observe({ outcome: 'gave_up' }, attempt);
         throw ApplicationFailure.nonRetryable('the payment row is gone, or closed before any charge; no charge sent', FailureType.InvalidRequest);
       }
       try {
@@ -170,9 +183,13 @@ export function createActivities({ pool, provider, protection, logger, config, o
           throw ApplicationFailure.nonRetryable(`provider declined: ${result.code}`, type, { code: result.code });
         }
         log.info({ chargeId: result.charge.id }, 'charged');
+        metrics?.chargeAttempts.observe({ outcome: 'succeeded' }, attempt);
         return result.charge;
       } catch (err) {
-        throw providerFailure(err, CHARGE_RETRY, log);
+        const failure = providerFailure(err, CHARGE_RETRY, log);
+        const end = chargeEndOf(failure, ctx.info, Date.now());
+        if (end) metrics?.chargeAttempts.observe({ outcome: end }, attempt);
+        throw failure;
       }
     },
 
@@ -210,6 +227,9 @@ export function createActivities({ pool, provider, protection, logger, config, o
         throw recordingFailure(err, ledgerRetry, log);
       }
       log.warn({ code: 'payment_reversed', chargePosted: result.chargePosted, reversalPosted: result.reversalPosted }, 'payment refunded');
+      // each posting is inserted once per payment: a re-run after its commit finds it and counts nothing
+      if (result.chargePosted) metrics?.sideEffectsApplied.inc({ operation: 'charge', outcome: 'succeeded' });
+      if (result.reversalPosted) metrics?.sideEffectsApplied.inc({ operation: 'refund', outcome: 'succeeded' });
       onRecorded?.(workflowId, outcome);
     },
 
@@ -224,6 +244,8 @@ export function createActivities({ pool, provider, protection, logger, config, o
         throw recordingFailure(err, ledgerRetry, activityLogger(input.idempotencyKey));
       }
       activityLogger(input.idempotencyKey).info({ paymentId: outcome.payment.payment_id, posted }, 'ledger posting recorded');
+      // the charge posting is inserted once per payment: a re-run after its commit finds it and counts nothing
+      if (posted) metrics?.sideEffectsApplied.inc({ operation: 'charge', outcome: 'succeeded' });
       if (config.crashAfterLedgerCommit && posted) {
         // TEST-ONLY FAULT HOOK (docs/design.md, "Failure scenarios and drills"): die after
         // the commit and before Temporal hears the activity completed, so the
@@ -240,16 +262,22 @@ export function createActivities({ pool, provider, protection, logger, config, o
       const outcome = checkoutOutcomeOf(input) as FailedOutcome;
       const answer = renderCheckoutAnswer(outcome);
       const log = activityLogger(input.idempotencyKey);
+      let moved: boolean;
       try {
         // the payment.failed webhook outbox row commits with the status
-        await inTransaction(pool, async (client) => {
-          const row = await recordPaymentOutcome(client, outcome.payment.payment_id, { status: 'failed', failureCode: outcome.code, answer });
+        moved = await inTransaction(pool, async (client) => {
+          const { row, changed } = await recordPaymentOutcome(client, outcome.payment.payment_id, { status: 'failed', failureCode: outcome.code, answer });
           if (row.status === 'failed') await insertPaymentEvent(client, 'payment.failed', { ...answer.body });
+          return changed;
         });
       } catch (err) {
         throw recordingFailure(err, ledgerRetry, log);
       }
       log.info({ code: outcome.code }, 'payment failed');
+      // a provider decline, counted when the row left pending (once); our fraud rules' refusals are no provider effect
+      if (moved && outcome.outcome === 'declined' && outcome.code !== DECLINE_CODES[FailureType.FraudRejected]) {
+        metrics?.sideEffectsApplied.inc({ operation: 'charge', outcome: 'declined' });
+      }
       onRecorded?.(currentWorkflowId(), outcome);
     },
 

@@ -4,10 +4,13 @@
 import { Agent, request } from 'undici';
 import type { ProviderCharge, ProviderRefund } from '../../domain/provider';
 import { ProviderCallError } from '../../errors';
+import { outcomeOfStatus, startProviderRequest, type ProviderRequestTiming } from '../provider-request-duration';
 
 export interface PaymentsProviderOptions {
   baseUrl: string;
   connectTimeoutMs: number;
+  /** Times every call (provider_request_duration_seconds). */
+  requestDuration?: ProviderRequestTiming;
 }
 
 export type ChargeResult = { kind: 'charged'; charge: ProviderCharge } | { kind: 'declined'; code: string };
@@ -29,6 +32,7 @@ export class PaymentsProvider {
   /** timeoutMs bounds the whole request (connect, headers and body); signal aborts it early. */
   async charge(req: ChargeRequest, timeoutMs: number, signal?: AbortSignal): Promise<ChargeResult> {
     const { status, body, retryAfterMs } = await this.post(
+      'charge',
       '/charges',
       req.idempotencyKey,
       { amount_cents: req.amount_cents, currency: req.currency, payment_method_id: req.payment_method_id },
@@ -42,7 +46,7 @@ export class PaymentsProvider {
 
   /** Refunds a charge under its own idempotency key; the same key again refunds nothing more. */
   async refund(req: { idempotencyKey: string; chargeId: string }, timeoutMs: number, signal?: AbortSignal): Promise<ProviderRefund> {
-    const { status, body, retryAfterMs } = await this.post('/refunds', req.idempotencyKey, { charge_id: req.chargeId }, timeoutMs, signal);
+    const { status, body, retryAfterMs } = await this.post('refund', '/refunds', req.idempotencyKey, { charge_id: req.chargeId }, timeoutMs, signal);
     if (status === 200) {
       const b = body as Partial<ProviderRefund> | undefined;
       if (!b || typeof b.id !== 'string') throw new ProviderCallError('provider answered 200 without a refund', true, 200);
@@ -56,6 +60,7 @@ export class PaymentsProvider {
   }
 
   private async post(
+    operation: 'charge' | 'refund',
     path: string,
     idempotencyKey: string,
     payload: unknown,
@@ -64,6 +69,7 @@ export class PaymentsProvider {
   ): Promise<{ status: number; body: unknown; retryAfterMs?: number }> {
     const deadline = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([deadline, signal]) : deadline;
+    const done = startProviderRequest(this.options.requestDuration, operation);
     try {
       const res = await request(new URL(path, this.options.baseUrl), {
         method: 'POST',
@@ -75,8 +81,10 @@ export class PaymentsProvider {
         bodyTimeout: timeoutMs,
       });
       const text = await res.body.text();
+      done(outcomeOfStatus(res.statusCode));
       return { status: res.statusCode, body: parseJson(text), retryAfterMs: retryAfterMs(res.headers['retry-after']) };
     } catch (err) {
+      done(deadline.aborted ? 'timeout' : signal?.aborted ? 'cancelled' : 'network');
       if (deadline.aborted) throw new ProviderCallError(`provider did not answer within ${timeoutMs} ms`, true);
       if (signal?.aborted) throw new ProviderCallError('provider call cancelled', true);
       // connection refused / reset / socket closed before an answer (e.g. a lost response)

@@ -5,10 +5,13 @@
 import { Agent, request } from 'undici';
 import type { ProviderChargeRecord, ProviderRefundRecord } from '../../domain/reconciliation-compare';
 import { ProviderCallError } from '../../errors';
+import { outcomeOfStatus, startProviderRequest, type ProviderRequestTiming } from '../provider-request-duration';
 
 export interface ProviderListingsOptions {
   baseUrl: string;
   connectTimeoutMs: number;
+  /** Times every call (provider_request_duration_seconds). */
+  requestDuration?: ProviderRequestTiming;
 }
 
 export class ProviderListings {
@@ -20,21 +23,21 @@ export class ProviderListings {
 
   /** Charges created at or after `sinceSeconds` (unix seconds). */
   async charges(sinceSeconds: number, timeoutMs: number, signal?: AbortSignal): Promise<ProviderChargeRecord[]> {
-    const { status, body } = await this.get(`/charges?since=${sinceSeconds}`, timeoutMs, signal);
+    const { status, body } = await this.get('list_charges', `/charges?since=${sinceSeconds}`, timeoutMs, signal);
     if (status !== 200) throw failure(status);
     return listOf(body).map(parseCharge);
   }
 
   /** Refunds created at or after `sinceSeconds` (unix seconds). */
   async refunds(sinceSeconds: number, timeoutMs: number, signal?: AbortSignal): Promise<ProviderRefundRecord[]> {
-    const { status, body } = await this.get(`/refunds?since=${sinceSeconds}`, timeoutMs, signal);
+    const { status, body } = await this.get('list_refunds', `/refunds?since=${sinceSeconds}`, timeoutMs, signal);
     if (status !== 200) throw failure(status);
     return listOf(body).map(parseRefund);
   }
 
   /** One charge, or undefined when the provider has no such charge (404). */
   async charge(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ProviderChargeRecord | undefined> {
-    const { status, body } = await this.get(`/charges/${encodeURIComponent(id)}`, timeoutMs, signal);
+    const { status, body } = await this.get('lookup', `/charges/${encodeURIComponent(id)}`, timeoutMs, signal);
     if (status === 404) return undefined;
     if (status !== 200) throw failure(status);
     return parseCharge(body);
@@ -44,9 +47,15 @@ export class ProviderListings {
     await this.agent.close();
   }
 
-  private async get(path: string, timeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
+  private async get(
+    operation: 'list_charges' | 'list_refunds' | 'lookup',
+    path: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body: unknown }> {
     const deadline = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([deadline, signal]) : deadline;
+    const done = startProviderRequest(this.options.requestDuration, operation);
     try {
       const res = await request(new URL(path, this.options.baseUrl), {
         method: 'GET',
@@ -56,6 +65,7 @@ export class ProviderListings {
         bodyTimeout: timeoutMs,
       });
       const text = await res.body.text();
+      done(outcomeOfStatus(res.statusCode));
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -64,6 +74,7 @@ export class ProviderListings {
       }
       return { status: res.statusCode, body };
     } catch (err) {
+      done(deadline.aborted ? 'timeout' : signal?.aborted ? 'cancelled' : 'network');
       if (deadline.aborted) throw new ProviderCallError(`provider listing did not answer within ${timeoutMs} ms`, true);
       if (signal?.aborted) throw new ProviderCallError('provider listing call cancelled', true);
       throw new ProviderCallError(`provider listing call failed: ${(err as Error).message}`, true);
