@@ -9,10 +9,11 @@ import type { ApiConfig } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import type { RecordedOutcomeSource } from './checkout/use-case';
+import { registerPoolMetrics } from '../db/pool-metrics';
 import { serveMetrics } from '../metrics-server';
 import { checkWebhookTarget, systemResolver, type ResolveHost } from '../outbound/webhook-target';
 import { createApp } from './app';
-import { createApiMetrics } from './metrics';
+import { createApiMetrics, type ApiMetrics } from './metrics';
 import { startOrphanSweeper } from './orphan-sweeper';
 import { listen, type RunningApi } from './server';
 
@@ -29,6 +30,10 @@ export interface ApiBuildDeps {
   eagerStart?: boolean;
   /** Outcomes that worker records, heard as they commit (API_RESULT_WAIT=recording). */
   recordedOutcomes?: RecordedOutcomeSource;
+  /** The api's metrics, when the process made them first (its hosted worker counts on the same registry); default: new ones. */
+  metrics?: ApiMetrics;
+  /** The Temporal SDK exporter's /metrics, appended to the api's (worker/sdk-runtime.ts). */
+  sdkMetricsUrl?: string;
 }
 
 export interface ListeningApi extends RunningApi {
@@ -48,7 +53,8 @@ export interface BuiltApi {
 }
 
 export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
-  const metrics = createApiMetrics();
+  const metrics = deps.metrics ?? createApiMetrics();
+  registerPoolMetrics(metrics.registry, deps.pool);
   const app = createApp({
     ...deps,
     metrics,
@@ -77,7 +83,7 @@ export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
     app,
     async listen(port, host = config.api.host) {
       const api = await listen(app, port, host, config.server);
-      const metricsServer = await serveMetrics(metrics.registry, config.api.metricsPort, host).catch(async (err: unknown) => {
+      const metricsServer = await serveMetrics(metrics.registry, config.api.metricsPort, host, { sdkMetricsUrl: deps.sdkMetricsUrl }).catch(async (err: unknown) => {
         await api.close();
         throw err;
       });

@@ -7,15 +7,20 @@ import { openMigratedPool } from '../db/open';
 import { createLogger, type Logger } from '../logger';
 import type { Pool } from '../db/pool';
 import { hostCheckoutWorker, type HostedCheckoutWorker } from '../worker/hosted-checkout-worker';
-import { installSdkLogging } from '../worker/sdk-logging';
+import { createWorkerMetrics, type WorkerMetrics } from '../worker/metrics';
+import { installSdkRuntime } from '../worker/sdk-runtime';
 import { buildApi } from './build';
+import { createApiMetrics } from './metrics';
 import { connectApiToTemporal } from './temporal-connection';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const logger = createLogger('api', config.logLevel);
   const pool = await openMigratedPool(config.database, config.databaseSession, logger);
-  const hosted = config.eagerStart ? await hostWorker(pool, logger) : undefined;
+  // one registry: the api's metrics and its hosted worker's (breaker, side effects, charge attempts, provider latency)
+  const metrics = createApiMetrics();
+  const sdkMetricsUrl = config.eagerStart ? (await installSdkRuntime(logger, { metricsPort: config.temporal.sdkMetricsPort })).metricsUrl : undefined;
+  const hosted = config.eagerStart ? await hostWorker(pool, logger, createWorkerMetrics(metrics.registry)) : undefined;
   const connection = hosted ? undefined : connectApiToTemporal(config.temporal.address);
   const client = hosted?.client ?? new Client({ connection, namespace: config.temporal.namespace });
   const built = buildApi(config, {
@@ -24,10 +29,12 @@ async function main(): Promise<void> {
     logger,
     eagerStart: hosted !== undefined,
     recordedOutcomes: config.resultWait === 'recording' ? hosted?.recordedOutcomes : undefined,
+    metrics,
+    sdkMetricsUrl,
   });
   // the server's timeouts and connection cap from config (API_HEADERS_TIMEOUT_MS, ...)
   const api = await built.listen(config.api.port, config.api.host);
-  logger.info({ url: api.url, eagerStart: hosted !== undefined }, 'api listening');
+  logger.info({ url: api.url, metricsUrl: `${api.metricsUrl}/metrics`, eagerStart: hosted !== undefined }, 'api listening');
   const stopSweeper = built.startOrphanSweeper();
   // a failed Worker would take eager starts it cannot run: exit, and let the supervisor restart the api
   const workerRun = hosted?.run().catch((err: unknown) => {
@@ -56,12 +63,11 @@ async function main(): Promise<void> {
  * start: the api then serves on a lazy connection (starts not eager, 503 until
  * Temporal answers) rather than not at all; a restart brings the worker back.
  */
-async function hostWorker(pool: Pool, logger: Logger): Promise<HostedCheckoutWorker | undefined> {
-  installSdkLogging(logger);
+async function hostWorker(pool: Pool, logger: Logger, metrics: WorkerMetrics): Promise<HostedCheckoutWorker | undefined> {
   const started = Date.now();
   logger.info('starting the hosted checkout worker (bundling the workflow code)');
   try {
-    const hosted = await hostCheckoutWorker(loadWorkerConfig(), { pool, logger });
+    const hosted = await hostCheckoutWorker(loadWorkerConfig(), { pool, logger, metrics });
     logger.info({ ms: Date.now() - started }, 'hosted checkout worker ready: checkouts start eagerly');
     return hosted;
   } catch (err) {

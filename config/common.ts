@@ -12,6 +12,9 @@ export const temporalVars = {
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('checkout'),
+  // The SDK's own Prometheus exporter, on loopback: each process appends its text to its /metrics
+  // (metrics-server.ts), so one scrape target per process shows both. 0 picks a free port.
+  TEMPORAL_SDK_METRICS_PORT: port(0),
 };
 
 // Postgres: embedded unless DATABASE_URL points elsewhere. DATABASE_URL is the
@@ -39,6 +42,8 @@ export interface TemporalConfig {
   address: string;
   namespace: string;
   taskQueue: string;
+  /** Where the SDK's Prometheus exporter listens on 127.0.0.1 (worker/sdk-runtime.ts); 0: a free port. */
+  sdkMetricsPort: number;
 }
 
 export interface DatabaseConfig {
@@ -52,7 +57,7 @@ export interface DatabaseConfig {
 }
 
 export function temporalOf(e: z.infer<z.ZodObject<typeof temporalVars>>): TemporalConfig {
-  return { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE };
+  return { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE, sdkMetricsPort: e.TEMPORAL_SDK_METRICS_PORT };
 }
 
 export function databaseOf(e: z.infer<z.ZodObject<typeof databaseVars>>): DatabaseConfig {

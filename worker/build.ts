@@ -3,7 +3,7 @@
 // the webhook Worker, and the outbox dispatcher that feeds it.
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps, createReconciliationActivities, createWebhookActivities, createWebhookHttpAgent, PaymentsProvider, ProviderListings } from '../activities';
+import { createActivities, type ActivityDeps, type CheckoutActivityMetrics, createReconciliationActivities, createWebhookActivities, createWebhookHttpAgent, PaymentsProvider, ProviderListings } from '../activities';
 import type { WorkerConfig } from '../config';
 import type { Pool } from '../db/pool';
 import { ProviderProtection, type ProtectionEvents } from '../db/provider-protection';
@@ -12,6 +12,7 @@ import { webhookTaskQueue } from '../domain/webhooks';
 import { systemResolver } from '../outbound/webhook-target';
 import type { Logger } from '../logger';
 import { createWorker, WORKFLOWS_PATH, workerShutdownOptions, workerTuningOptions } from './create-worker';
+import { protectionEvents as protectionEventsOf, type WorkerMetrics } from './metrics';
 import { WebhookDispatcher } from './webhook-dispatcher';
 
 export interface WorkerDeps {
@@ -22,7 +23,13 @@ export interface WorkerDeps {
   logger: Logger;
   /** The breaker and retry budget; default: the fleet's shared one for the provider 'payments'. */
   protection?: ProviderProtection;
-  /** Hears breaker transitions and admissions (the worker's metrics). */
+  /**
+   * The worker-side metrics (worker/metrics.ts): side effects, charge
+   * attempts, provider latency, and, unless given below, the protection
+   * events. Unset: nothing is counted.
+   */
+  metrics?: WorkerMetrics;
+  /** Hears breaker transitions and admissions; default: logged and counted in `metrics`. */
   protectionEvents?: ProtectionEvents;
   /** Hears each reconciliation finding (the worker's metric). */
   onReconciliationMismatch?: (kind: MismatchKind) => void;
@@ -52,7 +59,14 @@ export interface BuiltWorker {
 /** The checkout activities as this config makes them; the time-skipping tests use it too. */
 export function checkoutActivitiesFor(
   config: WorkerConfig,
-  deps: { pool: Pool; logger: Logger; provider: PaymentsProvider; protection: ProviderProtection; onRecorded?: ActivityDeps['onRecorded'] },
+  deps: {
+    pool: Pool;
+    logger: Logger;
+    provider: PaymentsProvider;
+    protection: ProviderProtection;
+    onRecorded?: ActivityDeps['onRecorded'];
+    metrics?: CheckoutActivityMetrics;
+  },
 ): ReturnType<typeof createActivities> {
   return createActivities({
     ...deps,
@@ -69,24 +83,36 @@ export function checkoutActivitiesFor(
 export function providerProtectionFor(config: WorkerConfig, pool: Pool, events?: ProtectionEvents): ProviderProtection {
   return new ProviderProtection(
     pool,
-    'payments',
+    PROVIDER_NAME,
     { breaker: config.breaker, retryBudget: config.retryBudget, probeHoldMs: config.budgets.chargeMs + 1_000 },
     events,
   );
 }
 
-/** The provider's HTTP client as this config makes it. */
-export function paymentsProviderFor(config: WorkerConfig): PaymentsProvider {
-  return new PaymentsProvider({ baseUrl: config.paymentsUrl, connectTimeoutMs: config.budgets.providerConnectMs });
+/** The provider the breaker, the retry budget and the latency series are named by. */
+export const PROVIDER_NAME = 'payments';
+
+/** The provider's HTTP client as this config makes it, timed into metrics when given. */
+export function paymentsProviderFor(config: WorkerConfig, metrics?: WorkerMetrics): PaymentsProvider {
+  return new PaymentsProvider({
+    baseUrl: config.paymentsUrl,
+    connectTimeoutMs: config.budgets.providerConnectMs,
+    requestDuration: metrics && { histogram: metrics.providerRequestDuration, provider: PROVIDER_NAME },
+  });
 }
 
 export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promise<BuiltWorker> {
-  const { pool, logger } = deps;
-  const provider = paymentsProviderFor(config);
-  const protection = deps.protection ?? providerProtectionFor(config, pool, deps.protectionEvents);
-  const activities = checkoutActivitiesFor(config, { pool, logger, provider, protection, onRecorded: deps.onRecorded });
+  const { pool, logger, metrics } = deps;
+  const provider = paymentsProviderFor(config, metrics);
+  const events = deps.protectionEvents ?? (metrics && protectionEventsOf(logger, metrics));
+  const protection = deps.protection ?? providerProtectionFor(config, pool, events);
+  const activities = checkoutActivitiesFor(config, { pool, logger, provider, protection, onRecorded: deps.onRecorded, metrics: metrics?.checkout });
   // the provider's listings against the ledger, one run per Schedule tick
-  const listings = new ProviderListings({ baseUrl: config.paymentsUrl, connectTimeoutMs: config.budgets.providerConnectMs });
+  const listings = new ProviderListings({
+    baseUrl: config.paymentsUrl,
+    connectTimeoutMs: config.budgets.providerConnectMs,
+    requestDuration: metrics && { histogram: metrics.providerRequestDuration, provider: PROVIDER_NAME },
+  });
   const reconciliationActivities = createReconciliationActivities({
     pool,
     listings,

@@ -11,6 +11,7 @@ import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import { checkoutActivitiesFor, paymentsProviderFor, providerProtectionFor } from './build';
 import { createWorker, workerShutdownOptions, workerTuningOptions } from './create-worker';
+import { protectionEvents, type WorkerMetrics } from './metrics';
 import { RecordedOutcomes } from './recorded-outcomes';
 import { bundleWorkflowsInChildProcess } from './workflow-bundle';
 
@@ -31,15 +32,19 @@ export interface HostedCheckoutWorker {
  * Connects and builds the hosted Worker. Throws if Temporal cannot be reached
  * (NativeConnection connects at once): the caller decides what to do then.
  */
-export async function hostCheckoutWorker(config: WorkerConfig, deps: { pool: Pool; logger: Logger }): Promise<HostedCheckoutWorker> {
+export async function hostCheckoutWorker(
+  config: WorkerConfig,
+  // metrics: the worker-side ones on the api's registry (its breaker transitions logged and counted too)
+  deps: { pool: Pool; logger: Logger; metrics?: WorkerMetrics },
+): Promise<HostedCheckoutWorker> {
   const tuning = workerTuningOptions(config.workerTuning);
   const workflowBundle = tuning.workflowBundle ?? (await bundleWorkflowsInChildProcess());
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const provider = paymentsProviderFor(config);
+  const provider = paymentsProviderFor(config, deps.metrics);
   const recordedOutcomes = new RecordedOutcomes();
   let worker: Worker;
   try {
-    const protection = providerProtectionFor(config, deps.pool);
+    const protection = providerProtectionFor(config, deps.pool, deps.metrics && protectionEvents(deps.logger, deps.metrics));
     worker = await createWorker({
       connection,
       namespace: config.temporal.namespace,
@@ -50,6 +55,7 @@ export async function hostCheckoutWorker(config: WorkerConfig, deps: { pool: Poo
         provider,
         protection,
         onRecorded: (workflowId, outcome) => recordedOutcomes.recorded(workflowId, outcome),
+        metrics: deps.metrics?.checkout,
       }),
       options: { ...tuning, ...workerShutdownOptions(config.shutdown), workflowBundle, enableNonLocalActivities: false },
     });

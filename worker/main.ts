@@ -1,27 +1,31 @@
 // Runs one worker process: `npm run start:worker`. The wiring is buildWorker's
 // (worker/build.ts); this adds what only a real process has: the SDK's logs as
-// JSON lines, migrations, the metrics port, one bundle for both Workers, the
+// JSON lines and its metrics, migrations, the metrics port (ours, the pool's,
+// the backlog's and the SDK's), one bundle for both Workers, the
 // reconciliation Schedule, and the drain on SIGTERM/SIGINT (a deploy's stop):
 // the webhook dispatcher stops first, then in-flight tasks finish within
 // WORKER_SHUTDOWN_GRACE_MS, and the process exits 0.
+import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadWorkerConfig } from '../config';
 import { openMigratedPool } from '../db/open';
 import { createLogger } from '../logger';
 import { buildWorker, type BuiltWorker } from './build';
-import { installSdkLogging } from './sdk-logging';
+import { installSdkRuntime } from './sdk-runtime';
 import { serveMetrics } from '../metrics-server';
-import { createReconciliationMetrics, createWorkerMetrics, protectionEvents } from './metrics';
+import { registerPoolMetrics } from '../db/pool-metrics';
+import { registerBacklogMetrics } from './backlog-metrics';
+import { createReconciliationMetrics, createWorkerMetrics } from './metrics';
 import { ensureReconciliationSchedule } from './reconciliation-schedule';
 import { bundleWorkflowsInChildProcess } from './workflow-bundle';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger('worker', config.logLevel);
-  // the SDK's own logs as JSON lines too, through the same logger; signals are ours (below): the
-  // SDK's own handling would stop the Workers before the dispatcher
-  installSdkLogging(logger);
+  // the SDK's own logs as JSON lines too, through the same logger, and its metrics on loopback;
+  // signals are ours (below): the SDK's own handling would stop the Workers before the dispatcher
+  const sdk = await installSdkRuntime(logger, { metricsPort: config.temporal.sdkMetricsPort });
 
   // A signal before the Workers run has nothing in flight: exit. After, drain (once: a Ctrl-C
   // reaches this process and npm start's SIGTERM follows; neither cuts the grace short).
@@ -44,7 +48,8 @@ async function main(): Promise<void> {
 
   const pool = await openMigratedPool(config.database, config.databaseSession, logger);
   const metrics = createWorkerMetrics();
-  const metricsServer = await serveMetrics(metrics.registry, config.workerMetricsPort, config.host);
+  registerPoolMetrics(metrics.registry, pool);
+  const metricsServer = await serveMetrics(metrics.registry, config.workerMetricsPort, config.host, { sdkMetricsUrl: sdk.metricsUrl });
   const reconciliationMetrics = createReconciliationMetrics(metrics.registry);
 
   // one bundle for both Workers, built in a child process unless a prebuilt one is configured
@@ -64,12 +69,14 @@ async function main(): Promise<void> {
     client,
     pool,
     logger,
-    protectionEvents: protectionEvents(logger, metrics),
+    metrics,
     onReconciliationMismatch: (kind) => reconciliationMetrics.mismatches.inc({ kind }),
     workflowBundle,
   });
   // from here a signal drains
   built.worker = worker;
+  // the fleet's backlog, read at scrape time (workers only: the same figures from each)
+  registerBacklogMetrics(metrics.registry, { pool, logger, protection: worker.protection });
   // not fatal: this worker still runs checkouts, and any other worker (or its next start) ensures the Schedule
   await ensureReconciliationSchedule(client, { taskQueue: config.temporal.taskQueue, ...config.reconciliation }, logger).catch((err: unknown) =>
     logger.error({ err: (err as Error).message }, 'could not ensure the reconciliation schedule'),
@@ -80,6 +87,7 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       maxActivitiesPerSecond: config.workerMaxActivitiesPerSecond || null,
+      metricsUrl: `http://${config.host}:${(metricsServer.address() as AddressInfo).port}/metrics`,
     },
     'worker started',
   );

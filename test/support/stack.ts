@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pino from 'pino';
@@ -13,6 +14,8 @@ import type { MismatchKind } from '../../domain/reconciliation';
 import { startStub, type RunningStub } from '../../payments-stub/server';
 import { RecordedOutcomes } from '../../worker/recorded-outcomes';
 import { buildWorker } from '../../worker/build';
+import { createWorkerMetrics } from '../../worker/metrics';
+import { serveMetrics } from '../../metrics-server';
 import { bearer, createTestMerchant, TEST_API_KEY_PEPPER, type TestMerchant } from './merchants';
 import { testProtection, type ProtectionOverrides } from './protection';
 
@@ -30,6 +33,8 @@ export interface TestStack {
   pool: Pool;
   client: Client;
   taskQueue: string;
+  /** The worker's metrics (side effects, charge attempts, provider latency), served as the worker process serves them. */
+  worker: { metricsUrl: string };
   stop(): Promise<void>;
 }
 
@@ -129,7 +134,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const client = new Client({ connection: nativeConnection, namespace: workerConfig.temporal.namespace });
   // the worker's commits heard by the api, as the api process's hosted worker does (API_RESULT_WAIT=recording)
   const recordedOutcomes = new RecordedOutcomes();
+  const workerMetrics = createWorkerMetrics();
+  const workerMetricsServer = await serveMetrics(workerMetrics.registry, 0, '127.0.0.1');
   const worker = await buildWorker(workerConfig, {
+    metrics: workerMetrics,
     onRecorded: (workflowId, outcome) => recordedOutcomes.recorded(workflowId, outcome),
     connection: nativeConnection,
     client,
@@ -151,8 +159,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     pool,
     client,
     taskQueue,
+    worker: { metricsUrl: `http://127.0.0.1:${(workerMetricsServer.address() as AddressInfo).port}` },
     async stop() {
       await api.close();
+      workerMetricsServer.close();
       worker.shutdown();
       await workerRun;
       await worker.close();
