@@ -8,6 +8,7 @@ import { activityBudgetVars, databaseOf, databaseVars, processVars, temporalOf, 
 import { loadDatabaseSessionConfig, type DatabaseSessionConfig } from './database-session';
 import { paymentRecordingOf, type PaymentRecordingConfig } from './payment-recording';
 import { flag, isOn, ms, parse, port } from './read';
+import { loadTracingConfig, type TracingConfig } from './tracing';
 import { loadWebhookTargetsConfig, type WebhookTargetsConfig } from './webhook-targets';
 
 export const apiVars = {
@@ -71,6 +72,8 @@ export interface ApiConfig {
   eagerStart: boolean;
   /** API_RESULT_WAIT: hear the hosted worker's recorded outcome, or only the result's long poll. */
   resultWait: 'recording' | 'long-poll';
+  /** OTEL_EXPORTER_OTLP_ENDPOINT, TRACING_SAMPLE_RATIO (config/tracing.ts). */
+  tracing: TracingConfig;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -100,6 +103,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     trustProxyHops: e.API_TRUST_PROXY,
     eagerStart: isOn(e.API_EAGER_START),
     resultWait: e.API_RESULT_WAIT,
+    tracing: loadTracingConfig(env),
   };
   checkBudgets(config.budgets);
   return config;

@@ -10,6 +10,7 @@ import { apiSchema } from './api';
 import { DATABASE_SESSION_VARIABLES } from './database-session';
 import { PAYMENT_RECORDING_VARIABLES } from './payment-recording';
 import { stackSchema } from './stack';
+import { TRACING_VARIABLES } from './tracing';
 import { WEBHOOK_TARGET_VARIABLES } from './webhook-targets';
 import { workerSchema } from './worker';
 import { WORKER_SHUTDOWN_VARIABLES } from './worker-shutdown';
@@ -21,6 +22,7 @@ export * from './common';
 export * from './database-session';
 export * from './payment-recording';
 export * from './stack';
+export * from './tracing';
 export * from './webhook-targets';
 export * from './worker';
 export * from './worker-shutdown';
@@ -36,5 +38,6 @@ export const CONFIG_VARIABLES: string[] = [
     ...API_KEY_VARIABLES,
     ...WORKER_SHUTDOWN_VARIABLES,
     ...WEBHOOK_TARGET_VARIABLES,
+    ...TRACING_VARIABLES,
   ]),
 ];

@@ -6,6 +6,7 @@ import { activityBudgetVars, databaseOf, databaseVars, processVars, temporalOf, 
 import { loadDatabaseSessionConfig, type DatabaseSessionConfig } from './database-session';
 import { ledgerRetryOf } from './payment-recording';
 import { flag, isOn, ms, parse, parseDurationList, port } from './read';
+import { loadTracingConfig, type TracingConfig } from './tracing';
 import { loadWebhookTargetsConfig, type WebhookTargetsConfig } from './webhook-targets';
 import { workerShutdownOf } from './worker-shutdown';
 
@@ -115,6 +116,8 @@ export interface WorkerConfig {
     jitterRatio: number;
     dispatch: { intervalMs: number; batchSize: number; leaseMs: number };
   };
+  /** OTEL_EXPORTER_OTLP_ENDPOINT, TRACING_SAMPLE_RATIO (config/tracing.ts). */
+  tracing: TracingConfig;
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -162,6 +165,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       jitterRatio: e.WEBHOOK_RETRY_JITTER_RATIO,
       dispatch: { intervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, batchSize: e.WEBHOOK_DISPATCH_BATCH, leaseMs: e.WEBHOOK_DISPATCH_LEASE_MS },
     },
+    tracing: loadTracingConfig(env),
   };
   // the provider call must be able to connect well inside its attempt
   if (!(config.budgets.chargeMs > config.budgets.providerConnectMs)) {
