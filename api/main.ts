@@ -5,6 +5,8 @@ import { Client } from '@temporalio/client';
 import { loadApiConfig, loadWorkerConfig } from '../config';
 import { openMigratedPool } from '../db/open';
 import { createLogger, type Logger } from '../logger';
+import { tracingClientInterceptors } from '../observability/temporal-client';
+import { startTracing } from '../observability/tracing';
 import type { Pool } from '../db/pool';
 import { hostCheckoutWorker, type HostedCheckoutWorker } from '../worker/hosted-checkout-worker';
 import { createWorkerMetrics, type WorkerMetrics } from '../worker/metrics';
@@ -16,13 +18,15 @@ import { connectApiToTemporal } from './temporal-connection';
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const logger = createLogger('api', config.logLevel);
+  // first: the Temporal clients and Workers made below take their tracing from it
+  const tracing = startTracing({ serviceName: 'api', config: config.tracing });
   const pool = await openMigratedPool(config.database, config.databaseSession, logger);
   // one registry: the api's metrics and its hosted worker's (breaker, side effects, charge attempts, provider latency)
   const metrics = createApiMetrics();
   const sdkMetricsUrl = config.eagerStart ? (await installSdkRuntime(logger, { metricsPort: config.temporal.sdkMetricsPort })).metricsUrl : undefined;
   const hosted = config.eagerStart ? await hostWorker(pool, logger, createWorkerMetrics(metrics.registry)) : undefined;
   const connection = hosted ? undefined : connectApiToTemporal(config.temporal.address);
-  const client = hosted?.client ?? new Client({ connection, namespace: config.temporal.namespace });
+  const client = hosted?.client ?? new Client({ connection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
   const built = buildApi(config, {
     client,
     pool,
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
     await hosted?.close();
     await connection?.close();
     await pool.end();
+    await tracing.shutdown();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -11,7 +11,7 @@ import type { MismatchKind } from '../domain/reconciliation';
 import { webhookTaskQueue } from '../domain/webhooks';
 import { systemResolver } from '../outbound/webhook-target';
 import type { Logger } from '../logger';
-import { createWorker, WORKFLOWS_PATH, workerShutdownOptions, workerTuningOptions } from './create-worker';
+import { createWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH, workerShutdownOptions, workerTuningOptions } from './create-worker';
 import { protectionEvents as protectionEventsOf, type WorkerMetrics } from './metrics';
 import { WebhookDispatcher } from './webhook-dispatcher';
 
@@ -136,7 +136,7 @@ export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promi
   const tuning = workerTuningOptions(config.workerTuning);
   // both Workers run the same workflow code: bundle it once, not once each
   const workflowBundle =
-    deps.workflowBundle ?? tuning.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }));
+    deps.workflowBundle ?? tuning.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: new DefaultLogger('WARN') }));
   const options: Partial<WorkerOptions> = { ...tuning, ...workerShutdownOptions(config.shutdown), workflowBundle };
   const checkoutWorker: Worker = await createWorker({
     connection: deps.connection,

@@ -1,14 +1,15 @@
 // Child process of worker/workflow-bundle.ts: bundles the workflow code (the
-// worker's own, or the workflows/index.ts given second) into the file given first.
+// worker's own, or the workflows/index.ts given second) with the workflow
+// interceptors (tracing) into the file given first.
 import fs from 'node:fs';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from './create-worker';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './create-worker';
 
 async function main(): Promise<void> {
   const [out, workflowsPath = WORKFLOWS_PATH] = process.argv.slice(2);
   if (!out) throw new Error('usage: bundle-workflows <output file> [workflows entry]');
   // webpack's report only at WARN: the caller logs the outcome itself
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: new DefaultLogger('WARN') });
   fs.writeFileSync(out, code);
 }
 

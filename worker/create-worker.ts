@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { WorkerConfig } from '../config';
+import { workerTracing } from '../observability/temporal-worker';
 
 export interface WorkerDeps<A extends object> {
   connection: NativeConnection;
@@ -15,17 +16,29 @@ export interface WorkerDeps<A extends object> {
 export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 
 /**
+ * Bundled with the workflows by every bundler call (bundleWorkflowCode's
+ * workflowInterceptorModules, or here when the Worker bundles from source): a
+ * traced start gets its workflow's spans (workflows/tracing-interceptors.ts).
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [path.resolve(__dirname, '..', 'workflows', 'tracing-interceptors.ts')];
+
+/**
  * A Worker of one task queue. A worker process runs two: the checkout queue
  * (checkout and reconciliation) and its webhook queue (webhookTaskQueue(), only
  * deliveries, so a delivery backlog never takes a checkout's slot).
  */
 export async function createWorker<A extends object>(deps: WorkerDeps<A>): Promise<Worker> {
+  const prebuilt = deps.options?.workflowBundle !== undefined;
+  // activity spans and the workflow span sink when this process traces (observability/tracing.ts)
+  const tracing = workerTracing();
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
-    // a prebuilt bundle replaces bundling the workflow source at start
-    ...(deps.options?.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
+    // a prebuilt bundle replaces bundling the workflow source at start (and has the interceptor modules in it)
+    ...(prebuilt ? {} : { workflowsPath: WORKFLOWS_PATH }),
+    interceptors: { activity: tracing.activity, ...(prebuilt ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }) },
+    sinks: tracing.sinks,
     activities: deps.activities,
     ...deps.options,
   });

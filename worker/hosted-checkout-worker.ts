@@ -9,6 +9,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { WorkerConfig } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
+import { tracingClientInterceptors } from '../observability/temporal-client';
 import { checkoutActivitiesFor, paymentsProviderFor, providerProtectionFor } from './build';
 import { createWorker, workerShutdownOptions, workerTuningOptions } from './create-worker';
 import { protectionEvents, type WorkerMetrics } from './metrics';
@@ -65,7 +66,7 @@ export async function hostCheckoutWorker(
     throw err;
   }
   return {
-    client: new Client({ connection, namespace: config.temporal.namespace }),
+    client: new Client({ connection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() }),
     recordedOutcomes,
     run: () => worker.run(),
     shutdown() {

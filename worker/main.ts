@@ -11,6 +11,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadWorkerConfig } from '../config';
 import { openMigratedPool } from '../db/open';
 import { createLogger } from '../logger';
+import { tracingClientInterceptors } from '../observability/temporal-client';
+import { startTracing } from '../observability/tracing';
 import { buildWorker, type BuiltWorker } from './build';
 import { installSdkRuntime } from './sdk-runtime';
 import { serveMetrics } from '../metrics-server';
@@ -23,6 +25,8 @@ import { bundleWorkflowsInChildProcess } from './workflow-bundle';
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger('worker', config.logLevel);
+  // first: the Temporal client and Workers made below take their tracing from it
+  const tracing = startTracing({ serviceName: 'worker', config: config.tracing });
   // the SDK's own logs as JSON lines too, through the same logger, and its metrics on loopback;
   // signals are ours (below): the SDK's own handling would stop the Workers before the dispatcher
   const sdk = await installSdkRuntime(logger, { metricsPort: config.temporal.sdkMetricsPort });
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   // one client connection for the Schedule and the webhook dispatcher
   const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
   const worker = await buildWorker(config, {
     connection,
     client,
@@ -103,6 +107,7 @@ async function main(): Promise<void> {
   await connection.close();
   metricsServer.close();
   await pool.end();
+  await tracing.shutdown();
   // set by the signal handler while run() awaited (the compiler cannot see that)
   const drainStarted = (built.stopping as { at: number } | undefined)?.at;
   logger.info({ drainMs: drainStarted === undefined ? null : Date.now() - drainStarted }, 'worker stopped');
