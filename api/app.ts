@@ -12,6 +12,7 @@ import { checkoutRoute } from './checkout/route';
 import type { RecordedOutcomeSource } from './checkout/use-case';
 import { errorAnswer } from './error-answer';
 import { createApiMetrics, type ApiMetrics } from './metrics';
+import { requestContext } from './request-context';
 import { rejectUnstorableUrlText } from './request-text';
 import { requireJson } from './require-json';
 import { healthRoutes } from './routes/health';
@@ -57,6 +58,8 @@ export function createApp(deps: ApiDeps): express.Express {
   const metrics = deps.metrics ?? createApiMetrics();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxyHops ?? 0);
+  // first: every answer (a 404, an error, /healthz) carries its X-Request-Id, and every log line of the request its id and trace
+  app.use(requestContext());
   // the api's budget counts from here: waiting for authentication is part of it
   app.use((_req, res, next) => {
     res.locals.receivedAt = Date.now();
