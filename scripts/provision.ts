@@ -1,7 +1,8 @@
-// Makes sure the Temporal CLI, the time-skipping test server and promtool exist
-// (building or fetching them on first run) and prints where they are.
+// Makes sure the Temporal CLI, the time-skipping test server, promtool and
+// chromium (for the /docs browser test) exist, building, fetching or
+// installing them on first run, and prints where they are.
 import { loadStackConfig } from '../config';
-import { ensurePromtool, ensureTemporalCli, ensureTestServer } from '../stack/toolchain';
+import { ensureChromium, ensurePromtool, ensureTemporalCli, ensureTestServer } from '../stack/toolchain';
 
 async function main(): Promise<void> {
   const { tools } = loadStackConfig();
@@ -12,6 +13,8 @@ async function main(): Promise<void> {
   log(`time-skipping test server: ${testServer}`);
   const promtool = await ensurePromtool(tools, log);
   log(`promtool: ${promtool}`);
+  const chromium = await ensureChromium(process.env.CHROMIUM_PATH, log);
+  log(`chromium (the /docs browser test): ${chromium}`);
 }
 
 main().catch((err: unknown) => {

@@ -2,7 +2,8 @@
 // CLI (dev server) and promtool (checks the Prometheus config and alert
 // rules in deploy/), built with `go install`, and the Java time-skipping
 // test server fetched from Maven Central. All live in a cache outside the
-// repo; a variable or a binary on PATH overrides each.
+// repo; a variable or a binary on PATH overrides each. And Debian's chromium,
+// which the /docs browser test drives, installed with apt-get.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -105,6 +106,31 @@ export async function ensureTestServer(tools: StackConfig['tools'], log: Log): P
     { mode: 0o755 },
   );
   return wrapper;
+}
+
+const NO_CHROMIUM =
+  "no chromium for the /docs browser test: `npm run provision` installs Debian's chromium (apt-get, as root), or set CHROMIUM_PATH to a Chromium binary";
+
+/** The chromium the browser test drives: CHROMIUM_PATH, else one on PATH. Never installs (ensureChromium does). */
+export function requireChromium(override: string | undefined): string {
+  if (override) return requireExecutable(override, 'CHROMIUM_PATH');
+  const found = findOnPath('chromium') ?? findOnPath('chromium-browser');
+  if (!found) throw new Error(NO_CHROMIUM);
+  return found;
+}
+
+/** requireChromium, installing Debian's chromium with apt-get when there is none. */
+export async function ensureChromium(override: string | undefined, log: Log): Promise<string> {
+  if (override || findOnPath('chromium') || findOnPath('chromium-browser')) return requireChromium(override);
+  if (!findOnPath('apt-get')) throw new Error(`${NO_CHROMIUM}; this machine has no apt-get to install it with`);
+  if (process.getuid?.() !== 0) throw new Error(`${NO_CHROMIUM}; installing it needs root: apt-get update && apt-get install -y chromium`);
+  log("installing Debian's chromium with apt-get, for the /docs browser test (first run only; a few minutes)");
+  await runWithProgress('sh', ['-c', 'apt-get update && apt-get install -y chromium'], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    label: 'apt-get install chromium',
+    log,
+  });
+  return requireChromium(undefined);
 }
 
 function requireExecutable(file: string, what: string): string {
