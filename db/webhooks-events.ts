@@ -3,6 +3,7 @@
 // exactly when the status does. Dispatchers claim rows with a lease.
 import crypto from 'node:crypto';
 import type pg from 'pg';
+import { activeTraceHeaders } from '../observability/stored-trace';
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
@@ -19,6 +20,8 @@ export interface WebhookEventBody {
 export interface ClaimedEvent {
   id: string;
   type: WebhookEventType;
+  /** The W3C trace context (traceparent, baggage) of the step that recorded it; absent when it was not traced. */
+  traceContext?: Record<string, string>;
 }
 
 export function newEventId(): string {
@@ -38,11 +41,12 @@ export async function insertPaymentEvent(
 ): Promise<string> {
   const body: WebhookEventBody = { type, timestamp: new Date().toISOString(), data: payment };
   const inserted = await db.query<{ id: string }>(
-    `INSERT INTO webhook_events (id, type, payment_id, body, merchant_id)
-     SELECT $1, $2, $3, $4, p.merchant_id FROM payments p WHERE p.payment_id = $3
+    `INSERT INTO webhook_events (id, type, payment_id, body, merchant_id, trace_context)
+     SELECT $1, $2, $3, $4, p.merchant_id, $5 FROM payments p WHERE p.payment_id = $3
      ON CONFLICT (payment_id, type) DO NOTHING
      RETURNING id`,
-    [newEventId(), type, payment.payment_id, JSON.stringify(body)],
+    // the recording step's trace (SQL NULL when none), continued by the event's deliveries (worker/webhook-dispatcher.ts)
+    [newEventId(), type, payment.payment_id, JSON.stringify(body), traceHeadersJson()],
   );
   if (inserted.rows[0]) return inserted.rows[0].id;
   const existing = await db.query<{ id: string }>('SELECT id FROM webhook_events WHERE payment_id = $1 AND type = $2', [
@@ -58,7 +62,7 @@ export async function insertPaymentEvent(
  * skips them meanwhile; if this one dies, they are free again after the lease.
  */
 export async function claimUndispatchedEvents(db: Queryable, limit: number, leaseMs: number): Promise<ClaimedEvent[]> {
-  const res = await db.query<ClaimedEvent>(
+  const res = await db.query<{ id: string; type: WebhookEventType; trace_context: Record<string, string> | null }>(
     `UPDATE webhook_events SET dispatch_claimed_until = now() + make_interval(secs => $2)
       WHERE id IN (
         SELECT id FROM webhook_events
@@ -66,10 +70,15 @@ export async function claimUndispatchedEvents(db: Queryable, limit: number, leas
          ORDER BY created_at
          LIMIT $1
          FOR UPDATE SKIP LOCKED)
-      RETURNING id, type`,
+      RETURNING id, type, trace_context`,
     [limit, leaseMs / 1000],
   );
-  return res.rows;
+  return res.rows.map(({ trace_context, ...event }) => (trace_context ? { ...event, traceContext: trace_context } : event));
+}
+
+function traceHeadersJson(): string | null {
+  const headers = activeTraceHeaders();
+  return headers && JSON.stringify(headers);
 }
 
 export async function markEventDispatched(db: Queryable, eventId: string): Promise<void> {

@@ -9,11 +9,16 @@
 // so a dispatch repeated after a crash is harmless) and only then marks it
 // dispatched. A worker that dies mid-way leaves its claim to expire, and the
 // next sweep of any worker finishes the job.
+//
+// An event recorded by a traced checkout step carries that step's trace
+// context: its dispatch is a span in the checkout's trace, and the delivery
+// workflows it starts continue it (docs/design.md, "Traces and correlation").
 import type { Client } from '@temporalio/client';
 import type { Pool } from '../db/pool';
 import { createDeliveriesForEvent, type WebhookDeliveryRow } from '../db/webhooks-deliveries';
 import { claimUndispatchedEvents, markEventDispatched, type ClaimedEvent } from '../db/webhooks-events';
 import type { Logger } from '../logger';
+import { inStoredTrace } from '../observability/stored-trace';
 import { startDeliveryWorkflow } from '../workflow-starts/webhook-delivery';
 
 export interface WebhookDispatcherDeps {
@@ -61,10 +66,13 @@ export class WebhookDispatcher {
    * starts each one's workflow, then marks the event dispatched.
    */
   async dispatchEvent(event: ClaimedEvent): Promise<WebhookDeliveryRow[]> {
-    const deliveries = await createDeliveriesForEvent(this.deps.pool, event.id);
-    for (const delivery of deliveries) await startDeliveryWorkflow(this.deps.client, this.deps.taskQueue, delivery);
-    await markEventDispatched(this.deps.pool, event.id);
-    return deliveries;
+    const attributes = { 'webhook.event_id': event.id, 'webhook.event_type': event.type };
+    return inStoredTrace(event.traceContext, 'dispatch webhook event', attributes, async () => {
+      const deliveries = await createDeliveriesForEvent(this.deps.pool, event.id);
+      for (const delivery of deliveries) await startDeliveryWorkflow(this.deps.client, this.deps.taskQueue, delivery);
+      await markEventDispatched(this.deps.pool, event.id);
+      return deliveries;
+    });
   }
 
   /** Sweeps every interval (jittered, so workers do not sweep in step); at once again after a full batch. */
