@@ -5,6 +5,8 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { inject } from 'vitest';
 import { buildApi, type ListeningApi } from '../../api/build';
+import type { Logger } from '../../logger';
+import { tracingClientInterceptors } from '../../observability/temporal-client';
 import type { RunningApi } from '../../api/server';
 import { loadApiConfig, loadWorkerConfig, type ApiConfig, type WorkerConfig } from '../../config';
 import { migrate } from '../../db/migrate';
@@ -101,6 +103,8 @@ export interface TestStackOptions {
    * database, and only the webhook tests should send other files' events).
    */
   webhooks?: { retryDelaysMs?: number[]; dispatchIntervalMs?: number };
+  /** The api's and the worker's logger; default testLogger (errors only). */
+  logger?: Logger;
 }
 
 /**
@@ -131,7 +135,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   // one NativeConnection for the worker and the api's client, as in the api process
   // (API_EAGER_START): checkouts start eagerly on this worker
   const nativeConnection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: nativeConnection, namespace: workerConfig.temporal.namespace });
+  // traced when the test started tracing (observability/tracing.ts), as the api process's client
+  const client = new Client({ connection: nativeConnection, namespace: workerConfig.temporal.namespace, interceptors: tracingClientInterceptors() });
   // the worker's commits heard by the api, as the api process's hosted worker does (API_RESULT_WAIT=recording)
   const recordedOutcomes = new RecordedOutcomes();
   const workerMetrics = createWorkerMetrics();
@@ -142,14 +147,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     connection: nativeConnection,
     client,
     pool,
-    logger: testLogger,
+    logger: options.logger ?? testLogger,
     protection: testProtection(pool, options.protection),
     onReconciliationMismatch: options.onReconciliationMismatch,
     dispatchWebhooks: options.webhooks !== undefined,
   });
   const workerRun = worker.run();
   const merchant = await createTestMerchant(pool);
-  const listening = await buildApi(apiConfig, { client, pool, logger: testLogger, eagerStart: true, recordedOutcomes }).listen(apiConfig.api.port);
+  const listening = await buildApi(apiConfig, { client, pool, logger: options.logger ?? testLogger, eagerStart: true, recordedOutcomes }).listen(apiConfig.api.port);
   const api = { ...listening, apiKey: merchant.apiKey };
   return {
     api,
