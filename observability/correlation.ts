@@ -12,15 +12,14 @@ export function withRequestId(ctx: Context, requestId: string): Context {
   return propagation.setBaggage(ctx, propagation.createBaggage({ [REQUEST_ID_BAGGAGE_KEY]: { value: requestId } }));
 }
 
-const NONE: Readonly<Record<string, string>> = Object.freeze({});
-
 /** request_id, trace_id and span_id of the active context, for a log line; none outside a request or an activity. */
 export function correlationFields(): Record<string, string> {
   const active = context.active();
   const requestId = propagation.getBaggage(active)?.getEntry(REQUEST_ID_BAGGAGE_KEY)?.value;
   const span = trace.getSpanContext(active);
   const traced = span !== undefined && isSpanContextValid(span);
-  if (!requestId && !traced) return NONE;
+  // a new object each time: pino's mixin merge writes the line's own fields into it
+  if (!requestId && !traced) return {};
   return {
     ...(requestId ? { request_id: requestId } : {}),
     ...(traced ? { trace_id: span.traceId, span_id: span.spanId } : {}),
