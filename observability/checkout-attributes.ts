@@ -1,7 +1,6 @@
 // The span attributes that find a checkout's spans: its workflow ID, payment
 // and merchant. No customer id, no card data. Workflow code imports this
-// file (workflows/tracing-interceptors.ts): no Node built-ins, no I/O.
-import { trace } from '@opentelemetry/api';
+// file (workflows/tracing-spans.ts): pure, no Node built-ins, no I/O.
 
 /** A checkout workflow's attributes from its ID and input; none for another workflow type. */
 export function checkoutSpanAttributes(workflowType: string, workflowId: string, input: unknown): Record<string, string> {
@@ -12,9 +11,4 @@ export function checkoutSpanAttributes(workflowType: string, workflowId: string,
     ...(typeof paymentId === 'string' ? { 'payment.id': paymentId } : {}),
     ...(typeof merchantId === 'string' ? { 'merchant.id': merchantId } : {}),
   };
-}
-
-/** Puts attributes on the active span (in the workflow sandbox, the sandbox's own tracer's); none without one. */
-export function annotateActiveSpan(attributes: Record<string, string>): void {
-  trace.getActiveSpan()?.setAttributes(attributes);
 }

@@ -4,7 +4,8 @@
 // the client then adds no header and the workflow traces nothing.
 import type { ClientInterceptors, Next, WorkflowClientInterceptor, WorkflowStartInput } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
-import { annotateActiveSpan, checkoutSpanAttributes } from './checkout-attributes';
+import { annotateActiveSpan } from './active-span';
+import { checkoutSpanAttributes } from './checkout-attributes';
 import { activeTracing } from './tracing';
 
 /** For `new Client({ ..., interceptors })` wherever a client that starts workflows is made. */

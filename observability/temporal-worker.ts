@@ -11,7 +11,8 @@ import {
 import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/lib/workflow/definitions';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, ActivityInterceptorsFactory, InjectedSinks, Next } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
-import { annotateActiveSpan, checkoutSpanAttributes } from './checkout-attributes';
+import { annotateActiveSpan } from './active-span';
+import { checkoutSpanAttributes } from './checkout-attributes';
 import { activeTracing } from './tracing';
 
 export interface WorkerTracing {

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { TRACE_HEADER as LIBRARY_TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutWorkflowId } from '../../domain/ids';
@@ -19,6 +20,7 @@ import { createLogger } from '../../logger';
 import { workerTracing } from '../../observability/temporal-worker';
 import { startTracing, type Tracing } from '../../observability/tracing';
 import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { TRACE_HEADER } from '../../workflows/tracing-interceptors';
 import { authHeaders, checkoutBody, postCheckout, startTestStack, uniqueKey, type TestStack } from '../support/stack';
 
 const OUTPUT = path.join(__dirname, '..', '..', 'test-output', 'checkout-trace.txt');
@@ -214,6 +216,8 @@ describe('one checkout, one trace', () => {
   });
 
   it('replays the traced checkout and the recorded histories with the tracing interceptors in the bundle', async () => {
+    // the workflow module tells a traced start by the header the library's client interceptor writes
+    expect(TRACE_HEADER).toBe(LIBRARY_TRACE_HEADER);
     const traced = await stack.client.workflow.getHandle(checkoutWorkflowId(stack.merchant.merchantId, key)).fetchHistory();
     const recorded = fs
       .readdirSync(HISTORIES_DIR)
