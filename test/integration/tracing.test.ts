@@ -215,6 +215,17 @@ describe('one checkout, one trace', () => {
     expect(charged, 'the charge activity\'s "charged" line').toMatchObject({ request_id: requestId, trace_id: traceId, activity: 'chargePayment' });
   });
 
+  it('logs a line with fields outside any request or activity (nothing of a request on it)', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger('test', 'info', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    logger.info({ schedule: 'reconciliation' }, 'outside');
+    logger.info({ again: true }, 'outside again');
+    expect(lines.map(({ msg, schedule, again, request_id, trace_id }) => ({ msg, schedule, again, request_id, trace_id }))).toEqual([
+      { msg: 'outside', schedule: 'reconciliation', again: undefined, request_id: undefined, trace_id: undefined },
+      { msg: 'outside again', schedule: undefined, again: true, request_id: undefined, trace_id: undefined },
+    ]);
+  });
+
   it('replays the traced checkout and the recorded histories with the tracing interceptors in the bundle', async () => {
     // the workflow module tells a traced start by the header the library's client interceptor writes
     expect(TRACE_HEADER).toBe(LIBRARY_TRACE_HEADER);
