@@ -2,21 +2,30 @@
 // each with its window, counts and the mismatches it recorded. Read-only, and
 // an operator route: runs span every merchant, so admin keys only.
 import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
 import { recentRuns } from '../../db/reconciliation-store';
 import type { Pool } from '../../db/pool';
 import { HttpError } from '../../errors';
 import { requireAdmin } from '../auth/authenticate';
 
-const DEFAULT_LIMIT = 20;
-const MAX_LIMIT = 100;
+const BAD_LIMIT = { error: 'limit must be an integer from 1 to 100' };
+
+/**
+ * The query, as api/openapi documents it: `limit` as Number() reads it (" 7 "
+ * is 7), default 20; a schedule_id that is not one string is ignored.
+ */
+export const reconciliationRunsQuerySchema = z.object({
+  limit: z.coerce.number(BAD_LIMIT).int(BAD_LIMIT).min(1, BAD_LIMIT).max(100, BAD_LIMIT).default(20),
+  schedule_id: z.string().optional().catch(undefined),
+});
 
 export function reconciliationRoutes(deps: { pool: Pool }): Router {
   const router = Router();
 
   router.get('/reconciliation/runs', requireAdmin, async (req: Request, res: Response) => {
-    const limit = parseLimit(req.query.limit);
-    const scheduleId = typeof req.query.schedule_id === 'string' && req.query.schedule_id !== '' ? req.query.schedule_id : undefined;
-    const runs = await recentRuns(deps.pool, limit, scheduleId);
+    const query = reconciliationRunsQuerySchema.safeParse(req.query);
+    if (!query.success) throw new HttpError(400, 'invalid_request', query.error.issues[0]?.message ?? BAD_LIMIT.error, 'limit');
+    const runs = await recentRuns(deps.pool, query.data.limit, query.data.schedule_id || undefined);
     res.json({
       data: runs.map((run) => ({
         run_id: run.run_id,
@@ -44,13 +53,4 @@ export function reconciliationRoutes(deps: { pool: Pool }): Router {
   });
 
   return router;
-}
-
-function parseLimit(raw: unknown): number {
-  if (raw === undefined) return DEFAULT_LIMIT;
-  const limit = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new HttpError(400, 'invalid_request', `limit must be an integer from 1 to ${MAX_LIMIT}`, 'limit');
-  }
-  return limit;
 }

@@ -61,7 +61,7 @@ const DEFAULT_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_MAX_ENDPOINTS = 16;
 const DEFAULT_REDELIVERIES_PER_MINUTE = 60;
 
-const createEndpointSchema = z.strictObject({
+export const createEndpointSchema = z.strictObject({
   url: z
     .string()
     .max(2_048)
@@ -73,13 +73,13 @@ const createEndpointSchema = z.strictObject({
     .refine((events) => new Set(events).size === events.length, 'must not repeat an event type'),
 });
 
-const listDeliveriesSchema = z.strictObject({
+export const listDeliveriesSchema = z.strictObject({
   status: z.enum(WEBHOOK_DELIVERY_STATUSES).optional(),
   endpoint_id: z.string().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
 
-const adminListDeliveriesSchema = listDeliveriesSchema.extend({
+export const adminListDeliveriesSchema = listDeliveriesSchema.extend({
   merchant_id: z.string().min(1).max(64).optional(),
 });
 
