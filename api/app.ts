@@ -12,9 +12,11 @@ import { checkoutRoute } from './checkout/route';
 import type { RecordedOutcomeSource } from './checkout/use-case';
 import { errorAnswer } from './error-answer';
 import { createApiMetrics, type ApiMetrics } from './metrics';
+import { buildOpenApiDocument } from './openapi/document';
 import { requestContext } from './request-context';
 import { rejectUnstorableUrlText } from './request-text';
 import { requireJson } from './require-json';
+import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { paymentRoutes } from './routes/payments';
 import { reconciliationRoutes } from './routes/reconciliation';
@@ -70,6 +72,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(rejectUnstorableUrlText);
   // open to all: what load balancers and orchestrators probe
   app.use(healthRoutes({ client: deps.client, pool: deps.pool, logger: deps.logger }));
+  app.use(docsRoutes({ document: buildOpenApiDocument() }));
   // everything below needs a key
   app.use(
     authenticateRequests({ pool: deps.pool, pepper: deps.apiKeyPepper, throttle: createFailureThrottle(deps.authFailuresPerMinute ?? 20) }),

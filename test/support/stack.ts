@@ -18,6 +18,7 @@ import { RecordedOutcomes } from '../../worker/recorded-outcomes';
 import { buildWorker } from '../../worker/build';
 import { createWorkerMetrics } from '../../worker/metrics';
 import { serveMetrics } from '../../metrics-server';
+import { registerContractOrigin } from './contract-origins';
 import { bearer, createTestMerchant, TEST_API_KEY_PEPPER, type TestMerchant } from './merchants';
 import { testProtection, type ProtectionOverrides } from './protection';
 
@@ -156,6 +157,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const merchant = await createTestMerchant(pool);
   const listening = await buildApi(apiConfig, { client, pool, logger: options.logger ?? testLogger, eagerStart: true, recordedOutcomes }).listen(apiConfig.api.port);
   const api = { ...listening, apiKey: merchant.apiKey };
+  registerContractOrigin(api.url);
   return {
     api,
     merchant,
