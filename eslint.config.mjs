@@ -39,6 +39,9 @@ export default tseslint.config(
   ]),
   boundary('workflow-starts', 'starting a workflow needs names and a client, nothing more', ['db', 'api', 'activities', 'worker', 'stack', 'payments-stub']),
   boundary('worker', 'the worker never reaches the api or the stub', ['api', 'payments-stub', 'stack']),
+  boundary('observability', 'tracing and log correlation sit below the api, the worker and db/: they import none of them', [
+    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'outbound', 'accounts', 'logger',
+  ], { typeOnly: ['config'] }),
   // the api process's entry point composes it: it may host a checkout worker for eager starts (API_EAGER_START)
   {
     files: ['api/main.ts'],
@@ -79,7 +82,8 @@ export default tseslint.config(
 
 /** Files under `folder` may not import the named top-level folders or modules (typeOnly: types only). */
 function boundary(folder, why, forbidden, { typeOnly = [] } = {}) {
-  const groupsOf = (names) => names.flatMap((name) => [`**/${name}`, `**/${name}/**`, `./${name}`, `./${name}/**`]);
+  // relative paths only: a glob like **/api would also forbid the package @opentelemetry/api
+  const regexOf = (names) => `^(\\.{1,2}/)+(${names.join('|')})(/|$)`;
   const sandbox = ['workflows', 'domain'].includes(folder);
   return {
     files: [`${folder}/**/*.ts`],
@@ -89,8 +93,8 @@ function boundary(folder, why, forbidden, { typeOnly = [] } = {}) {
         {
           paths: sandbox ? nodeBuiltins.map((name) => ({ name, message: 'workflow code runs in a sandbox without Node built-ins' })) : [],
           patterns: [
-            { group: groupsOf(forbidden), message: `${folder}/ may not import this: ${why}` },
-            ...(typeOnly.length ? [{ group: groupsOf(typeOnly), allowTypeImports: true, message: `${folder}/ imports these as types only` }] : []),
+            { regex: regexOf(forbidden), message: `${folder}/ may not import this: ${why}` },
+            ...(typeOnly.length ? [{ regex: regexOf(typeOnly), allowTypeImports: true, message: `${folder}/ imports these as types only` }] : []),
           ],
         },
       ],

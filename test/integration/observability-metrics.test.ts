@@ -16,7 +16,6 @@
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -39,21 +38,11 @@ import {
   type Exported,
   type Expression,
 } from '../support/observability-config';
+import { freePort } from '../../stack/free-port';
 import { checkoutBody, postCheckout, postCheckoutUntilFinal, testEnv, testLogger, uniqueKey } from '../support/stack';
 
 /** Labels Prometheus adds to every scraped series (deploy/prometheus.yml's jobs), which no process exports. */
 const TARGET_LABELS = new Set(['job', 'instance']);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function scrape(url: string): Promise<string> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
