@@ -22,11 +22,11 @@ export default tseslint.config(
     },
   },
   // ---- import boundaries: which folder may import which (docs/design.md, "Code layout") ----
-  boundary('workflows', 'workflows are deterministic orchestration; no I/O', ['db', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound', 'accounts'], {
+  boundary('workflows', 'workflows are deterministic orchestration; no I/O', ['db', 'api', 'worker', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound', 'accounts', 'temporal'], {
     typeOnly: ['activities'],
   }),
   boundary('domain', 'domain/ holds names and pure functions that workflow code imports: no I/O', [
-    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound', 'accounts',
+    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'config', 'logger', 'outbound', 'accounts', 'temporal',
   ]),
   boundary('accounts', 'accounts/ is API keys and their checks: SQL below it, nothing of the api, the worker or workflows', [
     'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'outbound',
@@ -39,6 +39,9 @@ export default tseslint.config(
   ]),
   boundary('workflow-starts', 'starting a workflow needs names and a client, nothing more', ['db', 'api', 'activities', 'worker', 'stack', 'payments-stub']),
   boundary('worker', 'the worker never reaches the api or the stub', ['api', 'payments-stub', 'stack']),
+  boundary('temporal', 'temporal/ is how a process reaches Temporal (connection, data converter, keys): config and errors, nothing above', [
+    'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'outbound', 'accounts', 'logger', 'observability',
+  ]),
   boundary('observability', 'tracing and log correlation sit below the api, the worker and db/: they import none of them', [
     'db', 'api', 'activities', 'worker', 'workflows', 'workflow-starts', 'stack', 'payments-stub', 'client', 'outbound', 'accounts', 'logger',
   ], { typeOnly: ['config'] }),

@@ -7,6 +7,7 @@ import { openMigratedPool } from '../db/open';
 import { createLogger, type Logger } from '../logger';
 import { tracingClientInterceptors } from '../observability/temporal-client';
 import { startTracing } from '../observability/tracing';
+import { dataConverterOf } from '../temporal/data-converter';
 import type { Pool } from '../db/pool';
 import { hostCheckoutWorker, type HostedCheckoutWorker } from '../worker/hosted-checkout-worker';
 import { createWorkerMetrics, type WorkerMetrics } from '../worker/metrics';
@@ -25,8 +26,10 @@ async function main(): Promise<void> {
   const metrics = createApiMetrics();
   const sdkMetricsUrl = config.eagerStart ? (await installSdkRuntime(logger, { metricsPort: config.temporal.sdkMetricsPort })).metricsUrl : undefined;
   const hosted = config.eagerStart ? await hostWorker(pool, logger, createWorkerMetrics(metrics.registry)) : undefined;
-  const connection = hosted ? undefined : connectApiToTemporal(config.temporal.address);
-  const client = hosted?.client ?? new Client({ connection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
+  const connection = hosted ? undefined : connectApiToTemporal(config.temporal.address, config.temporal.access);
+  const client =
+    hosted?.client ??
+    new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterOf(config.temporal.dataProtection), interceptors: tracingClientInterceptors() });
   const built = buildApi(config, {
     client,
     pool,

@@ -1,12 +1,15 @@
 // The api's connection to Temporal. Lazy, so the api starts (and answers
 // /healthz and fast 503s) while Temporal is down; and its gRPC retries never
-// sleep past a call's deadline, so an abandoned call is over by then.
+// sleep past a call's deadline, so an abandoned call is over by then. TLS and
+// the API key as config says (temporal/connection-options.ts).
 import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ConnectionOptions } from '@temporalio/client';
+import type { TemporalAccessConfig } from '../config';
+import { connectionOptionsOf } from '../temporal/connection-options';
 
 type Interceptor = NonNullable<ConnectionOptions['interceptors']>[number];
 
-export function connectApiToTemporal(address: string): Connection {
-  return Connection.lazy({ address, interceptors: [deadlineBoundRetries()] });
+export function connectApiToTemporal(address: string, access: TemporalAccessConfig = {}): Connection {
+  return Connection.lazy({ ...connectionOptionsOf({ address, access }), interceptors: [deadlineBoundRetries()] });
 }
 
 /**

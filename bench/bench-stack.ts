@@ -4,9 +4,11 @@
 // same stub and Postgres.
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { loadStackConfig } from '../config';
 import { THROWAWAY_ENV } from '../stack/env';
 import { freePort } from '../stack/free-port';
 import { LocalStack, type StackPart } from '../stack/local-stack';
+import { connectTemporalClient } from '../temporal/client';
 
 export interface BenchStackOptions {
   /** environment for every service on top of the bench's own (a variant's settings) */
@@ -92,7 +94,8 @@ export class BenchStack {
     const log = this.options.log;
     log(`bench stack in ${this.dir}`);
     await this.local.boot();
-    this.client = await this.local.temporalClient();
+    // as the stack's processes connect: its DATA_DIR's payload keys
+    this.client = await connectTemporalClient(loadStackConfig(this.local.env).temporal);
     this.workerStartMs = this.local.workerStartMs;
     this.apiUrl = this.local.apiUrl;
     if (!this.local.devApiKey) throw new Error('the bench stack made no API key (CHECKOUT_ENV=production?)');
@@ -132,6 +135,7 @@ export class BenchStack {
 
   async stop(): Promise<void> {
     BenchStack.running.delete(this);
+    await this.client?.connection.close().catch(() => undefined);
     await this.local.stop();
   }
 }

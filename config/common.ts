@@ -1,5 +1,7 @@
 // The variables every process reads: log level and listen host, Temporal, Postgres.
 import { z } from 'zod';
+import { dataProtectionOf, dataProtectionVars, type DataProtectionConfig } from './data-protection';
+import { temporalAccessOf, temporalAccessVars, type TemporalAccessConfig } from './temporal-access';
 import { embeddedDatabaseOwnerUrl, embeddedDatabaseUrl, ms, port } from './read';
 
 export const processVars = {
@@ -15,6 +17,9 @@ export const temporalVars = {
   // The SDK's own Prometheus exporter, on loopback: each process appends its text to its /metrics
   // (metrics-server.ts), so one scrape target per process shows both. 0 picks a free port.
   TEMPORAL_SDK_METRICS_PORT: port(0),
+  // TLS and an API key (config/temporal-access.ts); the payload keys and the customer id's hash key (config/data-protection.ts)
+  ...temporalAccessVars,
+  ...dataProtectionVars,
 };
 
 // Postgres: embedded unless DATABASE_URL points elsewhere. DATABASE_URL is the
@@ -44,6 +49,10 @@ export interface TemporalConfig {
   taskQueue: string;
   /** Where the SDK's Prometheus exporter listens on 127.0.0.1 (worker/sdk-runtime.ts); 0: a free port. */
   sdkMetricsPort: number;
+  /** TEMPORAL_TLS*, TEMPORAL_API_KEY: how every connection is made (temporal/connection-options.ts). */
+  access: TemporalAccessConfig;
+  /** PAYLOAD_KEYS, CUSTOMER_ID_HASH_KEY: what Temporal stores in clear (temporal/data-converter.ts). */
+  dataProtection: DataProtectionConfig;
 }
 
 export interface DatabaseConfig {
@@ -57,7 +66,14 @@ export interface DatabaseConfig {
 }
 
 export function temporalOf(e: z.infer<z.ZodObject<typeof temporalVars>>): TemporalConfig {
-  return { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE, sdkMetricsPort: e.TEMPORAL_SDK_METRICS_PORT };
+  return {
+    address: e.TEMPORAL_ADDRESS,
+    namespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.TEMPORAL_TASK_QUEUE,
+    sdkMetricsPort: e.TEMPORAL_SDK_METRICS_PORT,
+    access: temporalAccessOf(e),
+    dataProtection: dataProtectionOf(e),
+  };
 }
 
 export function databaseOf(e: z.infer<z.ZodObject<typeof databaseVars>>): DatabaseConfig {

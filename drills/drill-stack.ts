@@ -5,9 +5,10 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { issueApiKey } from '../accounts/issue-key';
 import { pepperOf } from '../accounts/pepper';
-import { loadApiKeyConfig } from '../config';
+import { loadApiKeyConfig, loadStackConfig } from '../config';
 import { createPool, type Pool } from '../db/pool';
 import { THROWAWAY_ENV } from '../stack/env';
+import { connectTemporalClient } from '../temporal/client';
 import { drillWorkflowBundle } from './workflow-bundle';
 import { LocalStack, type StackPart } from '../stack/local-stack';
 import type { RunningDevServer } from '../stack/temporal-dev-server';
@@ -73,7 +74,8 @@ export class DrillStack {
     log(`drill stack in ${this.dir}`);
     await this.local.boot();
     this.pool = createPool(this.local.databaseUrl, 4);
-    this.client = await this.local.temporalClient();
+    // as the stack's processes connect: its DATA_DIR's payload keys, so the drill reads what they wrote
+    this.client = await connectTemporalClient(loadStackConfig(this.local.env).temporal);
     log(`up: api ${this.apiUrl}, stub ${this.stubUrl}, Temporal ${this.local.temporalAddress}, ${this.workers.length} worker(s)`);
   }
 
@@ -219,6 +221,7 @@ export class DrillStack {
 
   async stop(): Promise<void> {
     await this.pool?.end().catch(() => undefined);
+    await this.client?.connection.close().catch(() => undefined);
     await this.local.stop();
   }
 

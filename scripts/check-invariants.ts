@@ -1,23 +1,22 @@
 // `npm run check-invariants`: the drills' invariant checker against a running
 // stack (the one `npm start` runs, or any other by its variables).
-import { Client, Connection } from '@temporalio/client';
 import { loadStackConfig } from '../config';
 import { createPool } from '../db/pool';
 import { checkInvariants, invariantLine } from '../drills/invariants';
+import { connectTemporalClient } from '../temporal/client';
 
 async function main(): Promise<void> {
   const config = loadStackConfig();
   // the provider npm start's worker calls: PAYMENTS_URL, or the stub it started
   const stubUrl = process.env.PAYMENTS_URL ?? `http://127.0.0.1:${config.stub.port}`;
   const pool = createPool(config.database.url, 2);
-  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5_000 });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = await connectTemporalClient(config.temporal, { connectTimeoutMs: 5_000 });
   try {
     const result = await checkInvariants({ pool, stubUrl, client });
     console.log(invariantLine(result));
     process.exitCode = result.ok ? 0 : 1;
   } finally {
-    await connection.close();
+    await client.connection.close();
     await pool.end();
   }
 }

@@ -10,6 +10,7 @@ import { ProviderProtection, type ProtectionEvents } from '../db/provider-protec
 import type { MismatchKind } from '../domain/reconciliation';
 import { webhookTaskQueue } from '../domain/webhooks';
 import { systemResolver } from '../outbound/webhook-target';
+import { dataConverterOf, FAILURE_CONVERTER_PATH } from '../temporal/data-converter';
 import type { Logger } from '../logger';
 import { createWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH, workerShutdownOptions, workerTuningOptions } from './create-worker';
 import { protectionEvents as protectionEventsOf, type WorkerMetrics } from './metrics';
@@ -136,8 +137,17 @@ export async function buildWorker(config: WorkerConfig, deps: WorkerDeps): Promi
   const tuning = workerTuningOptions(config.workerTuning);
   // both Workers run the same workflow code: bundle it once, not once each
   const workflowBundle =
-    deps.workflowBundle ?? tuning.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: new DefaultLogger('WARN') }));
-  const options: Partial<WorkerOptions> = { ...tuning, ...workerShutdownOptions(config.shutdown), workflowBundle };
+    deps.workflowBundle ??
+    tuning.workflowBundle ??
+    (await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: new DefaultLogger('WARN'),
+    }));
+  // payloads and failure messages encrypted (temporal/data-converter.ts)
+  const dataConverter = dataConverterOf(config.temporal.dataProtection);
+  const options: Partial<WorkerOptions> = { ...tuning, ...workerShutdownOptions(config.shutdown), workflowBundle, dataConverter };
   const checkoutWorker: Worker = await createWorker({
     connection: deps.connection,
     namespace: config.temporal.namespace,

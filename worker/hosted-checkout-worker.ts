@@ -10,6 +10,8 @@ import type { WorkerConfig } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import { tracingClientInterceptors } from '../observability/temporal-client';
+import { connectionOptionsOf } from '../temporal/connection-options';
+import { dataConverterOf } from '../temporal/data-converter';
 import { checkoutActivitiesFor, paymentsProviderFor, providerProtectionFor } from './build';
 import { createWorker, workerShutdownOptions, workerTuningOptions } from './create-worker';
 import { protectionEvents, type WorkerMetrics } from './metrics';
@@ -40,7 +42,9 @@ export async function hostCheckoutWorker(
 ): Promise<HostedCheckoutWorker> {
   const tuning = workerTuningOptions(config.workerTuning);
   const workflowBundle = tuning.workflowBundle ?? (await bundleWorkflowsInChildProcess());
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(connectionOptionsOf(config.temporal));
+  // one converter for the Worker and the client: they read each other's payloads
+  const dataConverter = dataConverterOf(config.temporal.dataProtection);
   const provider = paymentsProviderFor(config, deps.metrics);
   const recordedOutcomes = new RecordedOutcomes();
   let worker: Worker;
@@ -58,7 +62,7 @@ export async function hostCheckoutWorker(
         onRecorded: (workflowId, outcome) => recordedOutcomes.recorded(workflowId, outcome),
         metrics: deps.metrics?.checkout,
       }),
-      options: { ...tuning, ...workerShutdownOptions(config.shutdown), workflowBundle, enableNonLocalActivities: false },
+      options: { ...tuning, ...workerShutdownOptions(config.shutdown), workflowBundle, dataConverter, enableNonLocalActivities: false },
     });
   } catch (err) {
     await provider.close();
@@ -66,7 +70,7 @@ export async function hostCheckoutWorker(
     throw err;
   }
   return {
-    client: new Client({ connection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() }),
+    client: new Client({ connection, namespace: config.temporal.namespace, dataConverter, interceptors: tracingClientInterceptors() }),
     recordedOutcomes,
     run: () => worker.run(),
     shutdown() {

@@ -6,13 +6,14 @@
 // the webhook dispatcher stops first, then in-flight tasks finish within
 // WORKER_SHUTDOWN_GRACE_MS, and the process exits 0.
 import type { AddressInfo } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadWorkerConfig } from '../config';
 import { openMigratedPool } from '../db/open';
 import { createLogger } from '../logger';
 import { tracingClientInterceptors } from '../observability/temporal-client';
 import { startTracing } from '../observability/tracing';
+import { connectTemporalClient } from '../temporal/client';
+import { connectionOptionsOf } from '../temporal/connection-options';
 import { buildWorker, type BuiltWorker } from './build';
 import { installSdkRuntime } from './sdk-runtime';
 import { serveMetrics } from '../metrics-server';
@@ -64,10 +65,9 @@ async function main(): Promise<void> {
     workflowBundle = await bundleWorkflowsInChildProcess();
     logger.info({ ms: Date.now() - started, bytes: workflowBundle.code.length }, 'workflow code bundled');
   }
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(connectionOptionsOf(config.temporal));
   // one client connection for the Schedule and the webhook dispatcher
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
+  const client = await connectTemporalClient(config.temporal, { interceptors: tracingClientInterceptors() });
   const worker = await buildWorker(config, {
     connection,
     client,
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   // until a signal drains it
   await worker.run();
   await worker.close();
-  await clientConnection.close();
+  await client.connection.close();
   await connection.close();
   metricsServer.close();
   await pool.end();

@@ -21,6 +21,8 @@ import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadWorkerConfig } from '../../config';
 import type { CheckoutRequest } from '../../domain/checkout';
+import { connectionOptionsOf } from '../../temporal/connection-options';
+import { dataConverterOf, FAILURE_CONVERTER_PATH } from '../../temporal/data-converter';
 import { workerTuningOptions } from '../../worker/create-worker';
 import { floorActivities } from './activities';
 import { FLOOR_CHECKOUT_PATH, floorCheckout, type FloorStarts } from './start';
@@ -39,8 +41,14 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   // a prebuilt bundle (WORKER_WORKFLOW_BUNDLE) is the checkout's code, not ours
   const tuning = { ...workerTuningOptions(config.workerTuning), workflowBundle: undefined };
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, 'workflows.ts'), logger: new DefaultLogger('WARN') });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, 'workflows.ts'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
+  const connection = await NativeConnection.connect(connectionOptionsOf(config.temporal));
+  // the checkout's converter, so the floor pays what the checkout pays for encryption
+  const dataConverter = dataConverterOf(config.temporal.dataProtection);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -50,9 +58,10 @@ async function main(): Promise<void> {
     ...tuning,
     enableNonLocalActivities: false,
     workflowBundle,
+    dataConverter,
   });
   // on the Worker's connection: requestEagerStart needs it
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const counts: FloorStarts = { starts: 0, eager: 0 };
 
   const server = http.createServer((req, res) => {

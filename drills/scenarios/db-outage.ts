@@ -16,6 +16,7 @@
 // the pending window off (the old policy, still selectable):
 //   PAYMENT_PENDING_MAX_MS=0 npm run drill -- db-outage --short
 import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { createCheckoutClient } from '../../client/checkout-client';
 import type { ActivityBudgets, CheckoutInput } from '../../domain/checkout';
 import { LEDGER_RETRY } from '../../domain/retry-policies';
@@ -77,9 +78,10 @@ function ledgerAttemptsSeen(worker: Part): {
 /** The ledger budgets the api put in a checkout's workflow input (its history's first event). */
 async function inputBudgets(stack: DrillStack, workflowId: string): Promise<ActivityBudgets | undefined> {
   const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload?.data) return undefined;
-  return (JSON.parse(Buffer.from(payload.data).toString('utf8')) as CheckoutInput).budgets;
+  const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  if (!payloads?.length) return undefined;
+  // encrypted in the history: read through the client's converter
+  return (await decodeFromPayloadsAtIndex<CheckoutInput>(stack.client.options.loadedDataConverter, 0, payloads)).budgets;
 }
 
 async function count(stack: DrillStack, sql: string): Promise<number> {

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { createCheckoutClient } from '../../client/checkout-client';
 import { countAnswers, startBurst } from '../client-burst';
@@ -48,8 +49,13 @@ async function activityOutcomes(client: Client): Promise<{ workflows: number; ca
   for await (const wf of client.workflow.list({ query: 'WorkflowType = "checkout"' })) ids.push(wf.workflowId);
   const cancelled: string[] = [];
   let retried = 0;
-  const isCancellation = (failure: temporal.api.failure.v1.IFailure | null | undefined) =>
-    Boolean(failure?.canceledFailureInfo) || /cancel|WORKER_SHUTDOWN/i.test(`${failure?.message ?? ''} ${failure?.cause?.message ?? ''}`);
+  // failure messages are encrypted in the history (temporal/failure-converter.ts): read them through the client's converter
+  const messageOf = async (failure: temporal.api.failure.v1.IFailure | null | undefined) => {
+    const err = await decodeOptionalFailureToOptionalError(client.options.loadedDataConverter, failure);
+    return `${err?.message ?? ''} ${(err?.cause as Error | undefined)?.message ?? ''}`;
+  };
+  const isCancellation = async (failure: temporal.api.failure.v1.IFailure | null | undefined) =>
+    Boolean(failure?.canceledFailureInfo) || /cancel|WORKER_SHUTDOWN/i.test(await messageOf(failure));
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
@@ -61,10 +67,10 @@ async function activityOutcomes(client: Client): Promise<{ workflows: number; ca
           const started = event.activityTaskStartedEventAttributes;
           if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (started?.attempt ?? 1) > 1) {
             retried += 1;
-            if (isCancellation(started?.lastFailure)) cancelled.push(`${id}: attempt ${started?.attempt} after "${started?.lastFailure?.message}"`);
+            if (await isCancellation(started?.lastFailure)) cancelled.push(`${id}: attempt ${started?.attempt} after "${await messageOf(started?.lastFailure)}"`);
           }
           const failure = event.activityTaskFailedEventAttributes?.failure;
-          if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED && isCancellation(failure)) cancelled.push(`${id}: failed "${failure?.message}"`);
+          if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED && (await isCancellation(failure))) cancelled.push(`${id}: failed "${await messageOf(failure)}"`);
         }
       }
     }),

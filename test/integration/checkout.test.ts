@@ -323,7 +323,7 @@ describe('determinism', () => {
     expect(count).toBeGreaterThanOrEqual(8); // the checkouts above that reached a workflow
     const histories = stack.client.workflow.list({ query }).intoHistories();
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, histories)) {
+    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, dataConverter: stack.dataConverter }, histories)) {
       expect(result.error, result.workflowId).toBeUndefined();
       replayed += 1;
     }

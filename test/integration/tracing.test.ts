@@ -153,11 +153,14 @@ describe('one checkout, one trace', () => {
     paymentId = ((await res.json()) as { payment_id: string }).payment_id;
     const workflowId = checkoutWorkflowId(stack.merchant.merchantId, key);
 
-    // the last span of the trace: the webhook's POST, under the delivery activity
+    // the trace is whole once the webhook's POST (under the delivery activity) and every span that
+    // ends after it have ended: a workflow's span ends with the workflow, a task after its last activity
+    const endLast = ['POST /checkout', 'RunWorkflow:checkout', 'RunWorkflow:webhookDelivery'];
     spans = await waitFor('the webhook delivery in the checkout\'s trace', () => {
       const now = spansOf(traceId);
       const delivery = now.find((s) => s.name === 'RunActivity:deliverWebhook');
-      return delivery && now.some((s) => s.parentSpanId === delivery.spanContext().spanId) && now.some((s) => s.name === 'POST /checkout') ? now : undefined;
+      const whole = delivery && now.some((s) => s.parentSpanId === delivery.spanContext().spanId) && endLast.every((name) => now.some((s) => s.name === name));
+      return whole ? now : undefined;
     });
     const tree = treeText(spans);
     console.log(`one checkout's trace (${traceId}):\n${tree}`);
@@ -235,7 +238,7 @@ describe('one checkout, one trace', () => {
       .filter((f) => f.endsWith('.json'))
       .map((f) => ({ workflowId: f, history: JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8')) }));
     const histories = [{ workflowId: 'traced', history: traced }, ...recorded];
-    const options = { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }, sinks: workerTracing().sinks };
+    const options = { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }, sinks: workerTracing().sinks, dataConverter: stack.dataConverter };
     let replayed = 0;
     for await (const result of Worker.runReplayHistories(options, histories)) {
       expect(result.error, result.workflowId).toBeUndefined();

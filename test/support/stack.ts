@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { inject } from 'vitest';
@@ -14,6 +15,8 @@ import { createPool, type Pool } from '../../db/pool';
 import type { ProviderProtection } from '../../db/provider-protection';
 import type { MismatchKind } from '../../domain/reconciliation';
 import { startStub, type RunningStub } from '../../payments-stub/server';
+import { connectionOptionsOf } from '../../temporal/connection-options';
+import { dataConverterOf } from '../../temporal/data-converter';
 import { RecordedOutcomes } from '../../worker/recorded-outcomes';
 import { buildWorker } from '../../worker/build';
 import { createWorkerMetrics } from '../../worker/metrics';
@@ -35,6 +38,8 @@ export interface TestStack {
   stub: RunningStub;
   pool: Pool;
   client: Client;
+  /** The client's and the worker's (payloads encrypted under TEST_PAYLOAD_KEYS): replay this stack's histories with it. */
+  dataConverter: DataConverter;
   taskQueue: string;
   /** The worker's metrics (side effects, charge attempts, provider latency), served as the worker process serves them. */
   worker: { metricsUrl: string };
@@ -42,6 +47,10 @@ export interface TestStack {
 }
 
 // errors only: quiet, but a 5xx in a test run shows its cause
+/** Fixed keys, so a test can decrypt what a test stack wrote (test/integration/payload-encryption.test.ts). */
+export const TEST_PAYLOAD_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
+export const TEST_CUSTOMER_ID_HASH_KEY = 'test-customer-id-hash-key-0123456789abcdef';
+
 export const testLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'error' });
 
 /** Keeps the SDK's own logs to warnings, so test output shows what matters. */
@@ -65,6 +74,8 @@ export function testEnv(env: Record<string, string | undefined> = {}): NodeJS.Pr
     DATABASE_MIGRATION_URL: inject('databaseOwnerUrl'),
     DATABASE_POOL_SIZE: '5',
     API_KEY_PEPPER: TEST_API_KEY_PEPPER,
+    PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
+    CUSTOMER_ID_HASH_KEY: TEST_CUSTOMER_ID_HASH_KEY,
     API_METRICS_PORT: '0',
     // test files share customers and the database
     RATE_LIMIT_PER_MINUTE: '1000000',
@@ -116,7 +127,6 @@ export interface TestStackOptions {
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   quietTemporalRuntime();
-  const address = inject('temporalAddress');
   const stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: testLogger });
   const taskQueue = `test-${crypto.randomUUID()}`;
   const env = testEnv({
@@ -135,9 +145,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   await migrate(workerConfig.database.migrationUrl);
   // one NativeConnection for the worker and the api's client, as in the api process
   // (API_EAGER_START): checkouts start eagerly on this worker
-  const nativeConnection = await NativeConnection.connect({ address });
-  // traced when the test started tracing (observability/tracing.ts), as the api process's client
-  const client = new Client({ connection: nativeConnection, namespace: workerConfig.temporal.namespace, interceptors: tracingClientInterceptors() });
+  const nativeConnection = await NativeConnection.connect(connectionOptionsOf(workerConfig.temporal));
+  // traced when the test started tracing (observability/tracing.ts), as the api process's client; encrypted as the worker's
+  const dataConverter = dataConverterOf(workerConfig.temporal.dataProtection);
+  const client = new Client({ connection: nativeConnection, namespace: workerConfig.temporal.namespace, dataConverter, interceptors: tracingClientInterceptors() });
   // the worker's commits heard by the api, as the api process's hosted worker does (API_RESULT_WAIT=recording)
   const recordedOutcomes = new RecordedOutcomes();
   const workerMetrics = createWorkerMetrics();
@@ -165,6 +176,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     stub,
     pool,
     client,
+    dataConverter,
     taskQueue,
     worker: { metricsUrl: `http://127.0.0.1:${(workerMetricsServer.address() as AddressInfo).port}` },
     async stop() {
