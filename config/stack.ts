@@ -19,6 +19,12 @@ export const stackVars = {
   TEMPORAL_TEST_SERVER: z.string().min(1).optional(),
   // checks deploy/prometheus.yml and deploy/alert-rules.yml
   PROMTOOL: z.string().min(1).optional(),
+  // the cluster stack (npm run start:cluster): Temporal's server, its schema tool and its Web UI server
+  TEMPORAL_SERVER: z.string().min(1).optional(),
+  TEMPORAL_SQL_TOOL: z.string().min(1).optional(),
+  TEMPORAL_UI_SERVER: z.string().min(1).optional(),
+  // the round-robin front over the cluster stack's two apis
+  CLUSTER_FRONT_PORT: port(8080),
 };
 
 export const stackSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, PORT: apiVars.PORT, ...stackVars });
@@ -27,11 +33,20 @@ export const stackSchema = z.object({ ...processVars, ...temporalVars, ...databa
 export interface StackConfig {
   logLevel: string;
   dataDir: string;
-  tools: { cacheDir: string; temporalCli: string | undefined; testServer: string | undefined; promtool: string | undefined };
+  tools: {
+    cacheDir: string;
+    temporalCli: string | undefined;
+    testServer: string | undefined;
+    promtool: string | undefined;
+    temporalServer: string | undefined;
+    temporalSqlTool: string | undefined;
+    temporalUiServer: string | undefined;
+  };
   temporal: TemporalConfig & { uiPort: number };
   database: DatabaseConfig;
   api: { port: number; host: string };
   stub: { port: number };
+  cluster: { frontPort: number };
 }
 
 export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
@@ -44,10 +59,14 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
       temporalCli: e.TEMPORAL_CLI,
       testServer: e.TEMPORAL_TEST_SERVER,
       promtool: e.PROMTOOL,
+      temporalServer: e.TEMPORAL_SERVER,
+      temporalSqlTool: e.TEMPORAL_SQL_TOOL,
+      temporalUiServer: e.TEMPORAL_UI_SERVER,
     },
     temporal: { ...temporalOf(e), uiPort: e.TEMPORAL_UI_PORT },
     database: databaseOf(e),
     api: { port: e.PORT, host: e.HOST },
     stub: { port: e.STUB_PORT },
+    cluster: { frontPort: e.CLUSTER_FRONT_PORT },
   };
 }

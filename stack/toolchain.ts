@@ -1,6 +1,7 @@
 // Finds or provisions the binaries that are not npm packages: the Temporal
-// CLI (dev server) and promtool (checks the Prometheus config and alert
-// rules in deploy/), built with `go install`, and the Java time-skipping
+// CLI (dev server), promtool (checks the Prometheus config and alert rules in
+// deploy/), and Temporal's server, schema tool and Web UI server (the cluster
+// stack), built with `go install`, and the Java time-skipping
 // test server fetched from Maven Central. All live in a cache outside the
 // repo; a variable or a binary on PATH overrides each. And Debian's chromium,
 // which the /docs browser test drives, installed with apt-get.
@@ -13,6 +14,11 @@ export const TEMPORAL_CLI_VERSIONS = ['v1.5.1', 'v1.4.1']; // newer ones break `
 export const TEST_SERVER_VERSION = '1.38.0'; // keep in step with stack/test-server/pom.xml
 // Prometheus 3.16.0's Go module version: keep in step with prom/prometheus in docker-compose.yml
 export const PROMTOOL_VERSION = 'v0.316.0';
+// The newest v1.30 server this machine's Go (1.26.8) builds: v1.30.9 needs Go 1.26.10.
+// Keep in step with temporalio/server and temporalio/admin-tools in docker-compose.yml.
+export const TEMPORAL_SERVER_VERSION = 'v1.30.8';
+// The newest UI server Go 1.26.8 builds (v2.56.0 and later need 1.26.9 or newer); it embeds the built UI.
+export const TEMPORAL_UI_SERVER_VERSION = 'v2.55.0';
 const TEST_SERVER_POM = path.join(__dirname, 'test-server', 'pom.xml');
 
 type Log = (line: string) => void;
@@ -80,6 +86,56 @@ export async function ensurePromtool(tools: StackConfig['tools'], log: Log): Pro
   return requireExecutable(binary, `the promtool ${PROMTOOL_VERSION} build`);
 }
 
+export interface TemporalServerTools {
+  server: string;
+  sqlTool: string;
+}
+
+/**
+ * Temporal's server and its SQL schema tool, from one module version:
+ * TEMPORAL_SERVER and TEMPORAL_SQL_TOOL, temporal-server and temporal-sql-tool
+ * on PATH (their names in Temporal's images), or built together with go
+ * install into the cache (first run only; about 10 minutes on 2 cores).
+ */
+export async function ensureTemporalServer(tools: StackConfig['tools'], log: Log): Promise<TemporalServerTools> {
+  const binDir = path.join(tools.cacheDir, `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+  const cached = { server: path.join(binDir, 'temporal-server'), sqlTool: path.join(binDir, 'temporal-sql-tool') };
+  const server = tools.temporalServer ? requireExecutable(tools.temporalServer, 'TEMPORAL_SERVER') : findOnPath('temporal-server');
+  const sqlTool = tools.temporalSqlTool ? requireExecutable(tools.temporalSqlTool, 'TEMPORAL_SQL_TOOL') : findOnPath('temporal-sql-tool');
+  if (server && sqlTool) return { server, sqlTool };
+  if (!fs.existsSync(cached.server) || !fs.existsSync(cached.sqlTool)) {
+    const repo = 'go.temporal.io/server';
+    log(`building the Temporal server ${TEMPORAL_SERVER_VERSION} and its SQL tool with go install into ${binDir} (first run only; about 10 minutes on 2 cores)`);
+    // go install names each binary after its folder (server, sql): renamed as Temporal's images name them
+    await goInstall([`${repo}/cmd/server@${TEMPORAL_SERVER_VERSION}`, `${repo}/cmd/tools/sql@${TEMPORAL_SERVER_VERSION}`], binDir, log).catch((err: unknown) => {
+      throw new Error(
+        `no Temporal server: ${(err as Error).message}; set TEMPORAL_SERVER and TEMPORAL_SQL_TOOL to binaries, or put temporal-server and temporal-sql-tool on PATH`,
+        { cause: err },
+      );
+    });
+    fs.renameSync(path.join(binDir, 'sql'), cached.sqlTool);
+    fs.renameSync(path.join(binDir, 'server'), cached.server);
+  }
+  return { server: server ?? cached.server, sqlTool: sqlTool ?? cached.sqlTool };
+}
+
+/** Temporal's Web UI server: TEMPORAL_UI_SERVER, temporal-ui-server on PATH, or built with go install into the cache (first run only). */
+export async function ensureTemporalUiServer(tools: StackConfig['tools'], log: Log): Promise<string> {
+  if (tools.temporalUiServer) return requireExecutable(tools.temporalUiServer, 'TEMPORAL_UI_SERVER');
+  const onPath = findOnPath('temporal-ui-server');
+  if (onPath) return onPath;
+
+  const binDir = path.join(tools.cacheDir, `temporal-ui-server-${TEMPORAL_UI_SERVER_VERSION}`);
+  const binary = path.join(binDir, 'temporal-ui-server');
+  if (fs.existsSync(binary)) return binary;
+  log(`building the Temporal Web UI server ${TEMPORAL_UI_SERVER_VERSION} with go install into ${binDir} (first run only; a few minutes)`);
+  await goInstall([`github.com/temporalio/ui-server/v2/cmd/server@${TEMPORAL_UI_SERVER_VERSION}`], binDir, log).catch((err: unknown) => {
+    throw new Error(`no Temporal Web UI server: ${(err as Error).message}; set TEMPORAL_UI_SERVER to a binary, or put temporal-ui-server on PATH`, { cause: err });
+  });
+  fs.renameSync(path.join(binDir, 'server'), binary);
+  return binary;
+}
+
 /** Returns an executable that starts the time-skipping test server as `<exe> <port> --enable-time-skipping`. */
 export async function ensureTestServer(tools: StackConfig['tools'], log: Log): Promise<string> {
   if (tools.testServer) return requireExecutable(tools.testServer, 'TEMPORAL_TEST_SERVER');
@@ -140,6 +196,15 @@ function requireExecutable(file: string, what: string): string {
   } catch {
     throw new Error(`${what} points to ${file}, which is not an executable file`);
   }
+}
+
+/** go install of packages into binDir, with this machine's Go only (no toolchain download), a progress line meanwhile. */
+async function goInstall(packages: string[], binDir: string, log: Log): Promise<void> {
+  await runWithProgress('go', ['install', ...packages], {
+    env: { ...process.env, GOBIN: binDir, GOFLAGS: '-buildvcs=false', GOTOOLCHAIN: 'local' },
+    label: `go install ${packages.map((p) => p.split('/').slice(-2).join('/')).join(' ')}`,
+    log,
+  });
 }
 
 async function runWithProgress(
