@@ -1,5 +1,6 @@
-// The whole stack on this machine as child processes: the Temporal dev server,
-// embedded Postgres (or the one at DATABASE_URL), the payments stub, the
+// The whole stack on this machine as child processes: the Temporal dev server
+// (or, for the cluster stack, a Temporal of the caller's started once Postgres
+// is up), embedded Postgres (or the one at DATABASE_URL), the payments stub, the
 // worker(s) and the api, started in that order and stopped together; then the
 // development merchant's API key (stack/dev-api-key.ts, `apiKey`). npm start
 // runs it on the configured ports and data directory; drills, the bench and the
@@ -23,6 +24,9 @@ import { startTemporalDevServer, type RunningDevServer } from './temporal-dev-se
 import { ensureTemporalCli } from './toolchain';
 
 export type StackPartName = 'temporal' | 'postgres' | 'stub' | 'worker' | 'api';
+
+/** A running Temporal the stack stops with itself (the dev server, or the cluster's server). */
+export type RunningTemporal = Pick<RunningDevServer, 'address' | 'port' | 'process' | 'stop'>;
 export const ALL_PARTS: readonly StackPartName[] = ['temporal', 'postgres', 'stub', 'worker', 'api'];
 
 /** A process the stack started, with the tail of its output (stdio 'pipe') for diagnostics. */
@@ -60,6 +64,8 @@ export interface LocalStackOptions {
   serviceEnv?: Partial<Record<Exclude<StackPartName, 'temporal'>, Record<string, string>>>;
   /** workers started at boot; omitted: 1 */
   workers?: number;
+  /** environment for the worker started i-th at boot (0-based), over serviceEnv.worker; kept when it is replaced */
+  workerEnv?: (index: number) => Record<string, string>;
   /**
    * When a worker counts as started: 'log-line' its "worker started" log line
    * (stdio 'pipe' and LOG_LEVEL info or lower), 'poller' a workflow poller on
@@ -79,6 +85,12 @@ export interface LocalStackOptions {
     dynamicConfig?: Record<string, string | number | boolean>;
     /** the dev server's own output */
     log?: (line: string) => void;
+    /**
+     * Starts a Temporal of the caller's instead of the dev server, once
+     * Postgres is up (the cluster's server keeps its state there), and again
+     * on startTemporal(); it must serve at config.temporal.address.
+     */
+    start?: (stack: LocalStack) => Promise<RunningTemporal>;
   };
   /** the Temporal CLI; omitted: ensureTemporalCli() */
   cli?: string;
@@ -99,7 +111,7 @@ export class LocalStack {
   readonly env: NodeJS.ProcessEnv = {};
   ports: StackPorts = { temporal: 0, pg: 0, stub: 0, api: 0 };
   cli = '';
-  temporal?: RunningDevServer;
+  temporal?: RunningTemporal;
   postgres?: StackPart;
   stub?: StackPart;
   workers: StackPart[] = [];
@@ -111,6 +123,9 @@ export class LocalStack {
   /** ms from spawning the last worker started to its being ready (workerReady) */
   workerStartMs = 0;
   private readonly parts: ReadonlySet<StackPartName>;
+  /** what each worker and extra process was started with, to start its replacement the same way */
+  private readonly startedWith = new Map<StackPart, Record<string, string>>();
+  private readonly extraSpecs = new Map<string, { entry: string; env: Record<string, string>; readyUrl?: string; readyTimeoutMs: number }>();
   private connection?: Connection;
   private client?: Client;
   private stopping = false;
@@ -182,8 +197,9 @@ export class LocalStack {
   async boot(): Promise<void> {
     const progress = this.options.progress ?? (() => undefined);
     this.cli = this.options.cli ?? (await ensureTemporalCli(this.config.tools, this.options.log ?? (() => undefined)));
-    // Temporal first, our other ports after (startTemporalDevServer says why)
-    if (this.has('temporal')) await this.startTemporal();
+    // Temporal first, our other ports after (startTemporalDevServer says why); a Temporal of the caller's after Postgres
+    const ownTemporal = this.options.temporal?.start !== undefined;
+    if (this.has('temporal') && !ownTemporal) await this.startTemporal();
     await this.pickPorts();
     Object.assign(
       this.env,
@@ -207,8 +223,9 @@ export class LocalStack {
 
     if (this.embeddedPostgres) await this.startPostgres();
     else if (this.has('postgres')) progress('using the Postgres at DATABASE_URL');
+    if (this.has('temporal') && ownTemporal) await this.startTemporal();
     if (this.has('stub')) await this.startStub();
-    if (this.has('worker')) for (let i = 0; i < (this.options.workers ?? 1); i += 1) await this.startWorker();
+    if (this.has('worker')) for (let i = 0; i < (this.options.workers ?? 1); i += 1) await this.startWorker(this.options.workerEnv?.(i));
     if (this.has('api')) {
       await this.startApi();
       await this.ensureDevApiKey();
@@ -247,10 +264,11 @@ export class LocalStack {
     };
   }
 
-  /** Starts the dev server: on its fixed or a free port the first time, on the same port (and state file) after a stop. */
-  async startTemporal(): Promise<RunningDevServer> {
+  /** Starts the dev server (or the caller's Temporal): on its fixed or a free port the first time, on the same port (and state file) after a stop. */
+  async startTemporal(): Promise<RunningTemporal> {
     this.refuseWhenStopping();
     const t = this.options.temporal ?? {};
+    if (t.start) return this.keepTemporal(await t.start(this));
     const port = this.temporal?.port ?? this.options.ports?.temporal;
     const dbFile = t.inMemory ? undefined : path.join(this.dir, 'temporal.db');
     this.options.progress?.(`starting the Temporal dev server on ${port === undefined ? 'a free port' : `:${port}`} (state in ${dbFile ?? 'memory'})`);
@@ -264,6 +282,10 @@ export class LocalStack {
       dynamicConfig: t.dynamicConfig,
       log: t.log,
     });
+    return this.keepTemporal(server);
+  }
+
+  private async keepTemporal(server: RunningTemporal): Promise<RunningTemporal> {
     this.temporal = server;
     if (this.stopping) {
       // stop() ran while it was starting
@@ -303,6 +325,7 @@ export class LocalStack {
     const spawned = Date.now();
     const worker = this.spawn('worker', 'worker/main.ts', { ...this.options.serviceEnv?.worker, ...extraEnv });
     this.workers.push(worker);
+    this.startedWith.set(worker, extraEnv);
     try {
       if (ready === 'log-line') await waitForLogLine(worker, '"msg":"worker started"');
       if (client) await this.waitForPoller(client, worker);
@@ -315,10 +338,12 @@ export class LocalStack {
     return worker;
   }
 
-  /** A worker that died replaced by a fresh one (npm start's supervision). */
+  /** A worker that died replaced by a fresh one started the same way (npm start's supervision). */
   async replaceWorker(dead: StackPart): Promise<StackPart> {
     this.workers = this.workers.filter((w) => w !== dead);
-    return this.startWorker();
+    const env = this.startedWith.get(dead);
+    this.startedWith.delete(dead);
+    return this.startWorker(env);
   }
 
   /** SIGKILLs every running worker (a crash, not a shutdown); returns how many. */
@@ -338,12 +363,20 @@ export class LocalStack {
     return api;
   }
 
-  /** Starts another process on this stack's environment (e.g. the bench's plain handler); stop() stops it too. */
-  async startExtra(name: string, entry: string, extraEnv: Record<string, string>, readyUrl?: string): Promise<StackPart> {
+  /** Starts another process on this stack's environment (e.g. the bench's plain handler, the cluster's second api); stop() stops it too. */
+  async startExtra(name: string, entry: string, extraEnv: Record<string, string>, readyUrl?: string, readyTimeoutMs = 60_000): Promise<StackPart> {
     const part = this.spawn(name, entry, extraEnv);
     this.extras.set(name, part);
-    if (readyUrl) await waitForHttp(readyUrl, part.service);
+    this.extraSpecs.set(name, { entry, env: extraEnv, readyUrl, readyTimeoutMs });
+    if (readyUrl) await stoppedUnlessReady(part, waitForHttp(readyUrl, part.service, readyTimeoutMs));
     return part;
+  }
+
+  /** An extra process started again as it was first (supervision). */
+  async restartExtra(name: string): Promise<StackPart> {
+    const spec = this.extraSpecs.get(name);
+    if (!spec) throw new Error(`no extra process named ${name}`);
+    return this.startExtra(name, spec.entry, spec.env, spec.readyUrl, spec.readyTimeoutMs);
   }
 
   /** A process on this stack's environment, not tracked: the caller keeps it (and stops it, or assigns it to api). */

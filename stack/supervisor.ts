@@ -1,12 +1,13 @@
 // npm start's restart policy, as docker-compose's `restart: unless-stopped`:
-// a worker, the api or the payments stub that dies (crash, OOM kill, kill -9)
+// a worker, the api, the payments stub or an extra process (the cluster's
+// second api) that dies (crash, OOM kill, kill -9)
 // is started again after an exponential backoff with jitter, with a line
 // saying what died, how (exit code or signal) and when it restarts. A part
 // that keeps dying (maxCrashes within windowMs) is given up on: one line, and
 // the caller stops the stack. Temporal and Postgres are not restarted here.
 import type { LocalStack, StackPart } from './local-stack';
 
-export type SupervisedKind = 'worker' | 'api' | 'stub';
+export type SupervisedKind = 'worker' | 'api' | 'stub' | 'extra';
 
 export interface RestartPolicy {
   /** The first restart's delay; it doubles with each crash of the part within windowMs, up to maxDelayMs. */
@@ -46,7 +47,8 @@ export function describeExit(part: StackPart): string {
 export class Supervisor {
   private stopped = false;
   private readonly policy: RestartPolicy;
-  private readonly crashes = new Map<SupervisedKind, number[]>();
+  /** crash times by kind (an extra process by its name) */
+  private readonly crashes = new Map<string, number[]>();
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   constructor(
@@ -56,11 +58,12 @@ export class Supervisor {
     this.policy = options.policy ?? DEFAULT_RESTART_POLICY;
   }
 
-  /** Watches every worker, the api and the stub the stack runs now. */
+  /** Watches every worker, the api, the stub and the extra processes the stack runs now. */
   start(): void {
     for (const worker of this.stack.workers) this.watch('worker', worker);
     if (this.stack.api) this.watch('api', this.stack.api);
     if (this.stack.stub) this.watch('stub', this.stack.stub);
+    for (const extra of this.stack.extras.values()) this.watch('extra', extra);
   }
 
   /** No more restarts (call before stopping the stack); a restart waiting for its delay is dropped. */
@@ -82,8 +85,9 @@ export class Supervisor {
     if (this.stopped) return;
     const name = part.service.name;
     const now = Date.now();
-    const recent = [...(this.crashes.get(kind) ?? []).filter((t) => now - t < this.policy.windowMs), now];
-    this.crashes.set(kind, recent);
+    const key = kind === 'extra' ? name : kind;
+    const recent = [...(this.crashes.get(key) ?? []).filter((t) => now - t < this.policy.windowMs), now];
+    this.crashes.set(key, recent);
     const window = `${Math.round(this.policy.windowMs / 1000)} s`;
     if (recent.length >= this.policy.maxCrashes) {
       this.stopped = true;
@@ -121,6 +125,8 @@ export class Supervisor {
         return this.stack.startApi();
       case 'stub':
         return this.stack.startStub();
+      case 'extra':
+        return this.stack.restartExtra(dead.service.name);
     }
   }
 
