@@ -40,16 +40,27 @@ export function startEnv(ports: StartPorts, extra: Record<string, string> = {}):
   };
 }
 
+const isOwnLine = (line: string) => line.startsWith('[start]') || line.startsWith('[postgres]');
+
 export class NpmStart {
   private out = '';
+  /** npm start's own lines, all of them: the output kept above is only its tail, and the workers' logs fill it. */
+  private ownLines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(readonly child: ChildProcess) {
-    const keep = (chunk: Buffer) => {
-      this.out = (this.out + chunk.toString()).slice(-400_000);
+    const keeper = () => {
+      let partial = '';
+      return (chunk: Buffer) => {
+        const text = chunk.toString();
+        this.out = (this.out + text).slice(-400_000);
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        this.ownLines.push(...lines.filter(isOwnLine));
+      };
     };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    child.stdout?.on('data', keeper());
+    child.stderr?.on('data', keeper());
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
@@ -72,7 +83,12 @@ export class NpmStart {
 
   /** The [start] lines only: what npm start itself said. */
   startLines(): string[] {
-    return this.out.split('\n').filter((line) => line.startsWith('[start]') || line.startsWith('[postgres]'));
+    return [...this.ownLines];
+  }
+
+  /** How many of npm start's own lines match pattern, since it started. */
+  countStartLines(pattern: RegExp): number {
+    return this.ownLines.filter((line) => pattern.test(line)).length;
   }
 
   /** Waits until the output matches, the process exits, or the time passes. */

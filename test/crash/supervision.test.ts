@@ -125,14 +125,14 @@ describe('npm start supervision', () => {
         const running = start.pids(entry);
         expect(running, `${part} processes before the kill`).toHaveLength(1);
         const restarted = new RegExp(`\\[start\\] ${part} restarted`);
-        const restartsBefore = start.count(restarted);
+        const restartsBefore = start.countStartLines(restarted);
         process.kill(running[0] as number, 'SIGKILL');
         // started again by npm start and ready (a new process alone is not: the next kill would land
         // while it starts, and charges alone do not tell, since the api charges without a worker),
         // then serving: more charges than before the kill
         await start.waitForPid(entry, running, 90_000);
         const npm = start;
-        await waitUntil(() => npm.count(restarted) > restartsBefore, 90_000, `npm start to report the ${part} restarted`);
+        await waitUntil(() => npm.countStartLines(restarted) > restartsBefore, 90_000, `npm start to report the ${part} restarted`);
         charged = await chargedMoreThan(stubUrl, charged + 3, 120_000);
       }
       killsDone = true;
@@ -156,8 +156,8 @@ describe('npm start supervision', () => {
 
     // npm start said what died, how, and that it restarted it
     console.log(start.startLines().filter((line) => /restart|died/.test(line)).join('\n'));
-    expect(start.count(/\[start\] worker \(pid \d+\) was killed by SIGKILL; restarting it in/)).toBe(2);
-    expect(start.count(/\[start\] api \(pid \d+\) was killed by SIGKILL; restarting it in/)).toBe(2);
+    expect(start.countStartLines(/\[start\] worker \(pid \d+\) was killed by SIGKILL; restarting it in/)).toBe(2);
+    expect(start.countStartLines(/\[start\] api \(pid \d+\) was killed by SIGKILL; restarting it in/)).toBe(2);
 
     start.interrupt();
     await Promise.race([start.exited, new Promise((r) => setTimeout(r, 60_000))]);
@@ -186,7 +186,7 @@ describe('npm start supervision', () => {
     console.log(gaveUp.join('\n'));
     expect(gaveUp).toHaveLength(1);
     expect(gaveUp[0]).toMatch(/payments-stub died 5 times within 60 s \(last: was killed by SIGKILL\).*stopping the stack/);
-    expect(start.count(/\[start\] payments-stub \(pid \d+\) was killed by SIGKILL; restarting it in/)).toBe(4);
+    expect(start.countStartLines(/\[start\] payments-stub \(pid \d+\) was killed by SIGKILL; restarting it in/)).toBe(4);
     const left = await waitGroupGone(start.pgid, 30_000);
     expect(left.map((p) => `${p.pid} ${p.cmdline}`)).toEqual([]);
   }, 600_000);
