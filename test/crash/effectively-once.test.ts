@@ -24,8 +24,9 @@ import { checkoutWorkflowId } from '../../domain/ids';
 import { createWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
 import type { checkout as checkoutWorkflow } from '../../workflows';
 import { freePort } from '../../stack/free-port';
+import { dataConverterOf } from '../../temporal/data-converter';
 import { bearer, createTestMerchant, type TestMerchant } from '../support/merchants';
-import { checkoutBody, quietTemporalRuntime, testApiConfig, testLogger, testWorkerConfig, stubCharges, uniqueKey } from '../support/stack';
+import { checkoutBody, quietTemporalRuntime, testApiConfig, testEnv, testLogger, testWorkerConfig, stubCharges, uniqueKey } from '../support/stack';
 import { testProtection } from '../support/protection';
 
 const NAMESPACE = 'default';
@@ -172,7 +173,8 @@ describe('crash after the ledger commit, before the activity completes (docs/des
     await migrate(pool);
     stub = await startStub({ port: 0, latencyMs: 0, faultMode: 'ok', logger: testLogger });
     connection = await Connection.connect({ address });
-    client = new Client({ connection, namespace: NAMESPACE });
+    // the worker processes encrypt payloads with the test keys (workerEnv): this client reads them with the same
+    client = new Client({ connection, namespace: NAMESPACE, dataConverter: dataConverterOf(testWorkerConfig().temporal.dataProtection) });
     taskQueue = `crash-${uniqueKey('ledger')}`;
     api = await buildApi(testApiConfig({ TEMPORAL_TASK_QUEUE: taskQueue, API_BUDGET_MS: String(API_BUDGET_MS) }), { client, pool, logger: testLogger }).listen(0);
     merchant = await createTestMerchant(pool);
@@ -182,6 +184,8 @@ describe('crash after the ledger commit, before the activity completes (docs/des
       TEMPORAL_NAMESPACE: NAMESPACE,
       TEMPORAL_TASK_QUEUE: taskQueue,
       DATABASE_URL: inject('databaseUrl'),
+      PAYLOAD_KEYS: testEnv().PAYLOAD_KEYS,
+      CUSTOMER_ID_HASH_KEY: testEnv().CUSTOMER_ID_HASH_KEY,
       PAYMENTS_URL: stub.url,
       LOG_LEVEL: 'warn',
       WORKER_METRICS_PORT: '0', // any free port: another worker may hold the default

@@ -109,7 +109,7 @@ describe('the refund path posts the charge and its reversal', () => {
     };
     const { workflowId, input } = await newPayment(6_150);
     const taskQueue = `refund-postings-${crypto.randomUUID()}`;
-    const worker = await Worker.create({ connection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities });
+    const worker = await Worker.create({ connection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities, dataConverter: stack.dataConverter });
     const result = await worker.runUntil(stack.client.workflow.execute(checkout, { taskQueue, workflowId, args: [input] }));
 
     expect(result.outcome).toBe('refunded');
