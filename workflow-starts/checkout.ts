@@ -1,6 +1,8 @@
 // Starting (or joining) the checkout workflow of an idempotency key: the ID
 // policies that make it one run per key, ever, and the search attributes it
-// is found by in the Web UI.
+// is found by in the Web UI. Search attributes are stored in clear, out of
+// the payload codec's reach: the customer is there as a keyed hash
+// (temporal/customer-search-value.ts), and the amount not at all.
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { CheckoutInput } from '../domain/checkout';
@@ -27,10 +29,11 @@ export async function startOrAttachCheckout(
   input: CheckoutInput,
   deadline: number,
   eager = false,
+  customerSearchValue?: string,
 ): Promise<{ handle: CheckoutHandle; start: CheckoutStart }> {
   try {
     const handle = await client.withDeadline(deadline, () =>
-      client.workflow.start<typeof checkoutWorkflow>('checkout', checkoutStartOptions(taskQueue, workflowId, input, eager)),
+      client.workflow.start<typeof checkoutWorkflow>('checkout', checkoutStartOptions(taskQueue, workflowId, input, eager, customerSearchValue)),
     );
     // USE_EXISTING answers a running workflow's start too, without a task
     return { handle, start: handle.eagerlyStarted ? 'eager' : 'not_eager' };
@@ -46,8 +49,10 @@ export async function startOrAttachCheckout(
  * found by. The bench's engine floor starts its bare workflow the same way.
  * `eager` asks for the first workflow task in the answer (the client must be
  * on a NativeConnection that a worker of the task queue shares).
+ * `customerSearchValue` is what CustomerId holds (the customer id's keyed
+ * hash); without it the workflow has no CustomerId, never the id in clear.
  */
-export function checkoutStartOptions(taskQueue: string, workflowId: string, input: CheckoutInput, eager = false) {
+export function checkoutStartOptions(taskQueue: string, workflowId: string, input: CheckoutInput, eager = false, customerSearchValue?: string) {
   return {
     // Eager: the server hands the first workflow task back in the start's
     // answer to a worker on the caller's own connection. It applies the ID
@@ -61,8 +66,7 @@ export function checkoutStartOptions(taskQueue: string, workflowId: string, inpu
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     typedSearchAttributes: [
       ...(input.merchantId !== undefined ? [{ key: SEARCH_ATTRIBUTES.merchantId, value: input.merchantId }] : []),
-      { key: SEARCH_ATTRIBUTES.customerId, value: input.request.customer_id },
-      { key: SEARCH_ATTRIBUTES.amountCents, value: input.request.amount_cents },
+      ...(customerSearchValue !== undefined ? [{ key: SEARCH_ATTRIBUTES.customerId, value: customerSearchValue }] : []),
       { key: SEARCH_ATTRIBUTES.paymentStatus, value: 'pending' },
     ],
   };

@@ -26,6 +26,8 @@ export interface CheckoutDeps {
   keyRateLimitPerMinute?: number;
   /** Start checkouts eagerly: the client is on a NativeConnection a checkout worker in this process shares. */
   eagerStart?: boolean;
+  /** What the CustomerId search attribute holds for a customer id: its keyed hash (temporal/customer-search-value.ts). */
+  customerSearchValue: (customerId: string) => string;
   /** Hears how each workflow start went (the api's checkout_workflow_starts_total). */
   onStart?: (start: CheckoutStart) => void;
   /**
@@ -136,7 +138,7 @@ export function createCheckout(deps: CheckoutDeps) {
       let handle: CheckoutHandle;
       try {
         let start: CheckoutStart;
-        ({ handle, start } = await settledBy(startDeadline, startOrAttachCheckout(deps.client, deps.taskQueue, workflowId, input, startDeadline, deps.eagerStart)));
+        ({ handle, start } = await settledBy(startDeadline, startOrAttachCheckout(deps.client, deps.taskQueue, workflowId, input, startDeadline, deps.eagerStart, deps.customerSearchValue(request.customer_id))));
         deps.onStart?.(start);
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'could not start the checkout workflow');
