@@ -1,6 +1,7 @@
 // The HTTP front door, composed: every route is thin (validate, call a use
 // case, map the answer) and lives in its own module.
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import express from 'express';
 import type { ActivityBudgets } from '../domain/checkout';
 import type { Pool } from '../db/pool';
@@ -16,6 +17,7 @@ import { buildOpenApiDocument } from './openapi/document';
 import { requestContext } from './request-context';
 import { rejectUnstorableUrlText } from './request-text';
 import { requireJson } from './require-json';
+import { codecCors, codecRoutes } from './routes/codec';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { paymentRoutes } from './routes/payments';
@@ -53,6 +55,12 @@ export interface ApiDeps {
   eagerStart?: boolean;
   /** Outcomes that worker records, heard as they commit (API_RESULT_WAIT=recording). */
   recordedOutcomes?: RecordedOutcomeSource;
+  /** What the CustomerId search attribute holds for a customer id (its keyed hash). */
+  customerSearchValue: (customerId: string) => string;
+  /** The workers' payload codec, for the Web UI's codec endpoint (/codec). */
+  payloadCodec: PayloadCodec;
+  /** The Web UI origins CORS answers on /codec. */
+  codecCorsOrigins: readonly string[];
 }
 
 export function createApp(deps: ApiDeps): express.Express {
@@ -73,6 +81,8 @@ export function createApp(deps: ApiDeps): express.Express {
   // open to all: what load balancers and orchestrators probe
   app.use(healthRoutes({ client: deps.client, pool: deps.pool, logger: deps.logger }));
   app.use(docsRoutes({ document: buildOpenApiDocument() }));
+  // the codec's preflight, which a browser sends without a key, and its CORS headers
+  app.use(codecCors(deps.codecCorsOrigins));
   // everything below needs a key
   app.use(
     authenticateRequests({ pool: deps.pool, pepper: deps.apiKeyPepper, throttle: createFailureThrottle(deps.authFailuresPerMinute ?? 20) }),
@@ -81,6 +91,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(checkoutRoute({ ...deps, metrics }));
   app.use(paymentRoutes({ pool: deps.pool }));
   app.use(reconciliationRoutes({ pool: deps.pool }));
+  app.use(codecRoutes(deps.payloadCodec));
   app.use(
     createWebhookRoutes({
       pool: deps.pool,

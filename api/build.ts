@@ -12,6 +12,9 @@ import type { RecordedOutcomeSource } from './checkout/use-case';
 import { registerPoolMetrics } from '../db/pool-metrics';
 import { serveMetrics } from '../metrics-server';
 import { checkWebhookTarget, systemResolver, type ResolveHost } from '../outbound/webhook-target';
+import { customerSearchValue } from '../temporal/customer-search-value';
+import { payloadCodecOf } from '../temporal/data-converter';
+import { customerIdHashKeyOf } from '../temporal/payload-keys';
 import { createApp } from './app';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { startOrphanSweeper } from './orphan-sweeper';
@@ -55,10 +58,15 @@ export interface BuiltApi {
 export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
   const metrics = deps.metrics ?? createApiMetrics();
   registerPoolMetrics(metrics.registry, deps.pool);
+  // CUSTOMER_ID_HASH_KEY, or development's in DATA_DIR; production refuses to start without it
+  const hashKey = customerIdHashKeyOf(config.temporal.dataProtection);
   const app = createApp({
     ...deps,
     metrics,
     apiKeyPepper: pepperOf(config.apiKeys),
+    customerSearchValue: (customerId) => customerSearchValue(hashKey, customerId),
+    payloadCodec: payloadCodecOf(config.temporal.dataProtection),
+    codecCorsOrigins: config.codecCorsOrigins,
     authFailuresPerMinute: config.apiKeys.authFailuresPerMinute,
     keyRateLimitPerMinute: config.apiKeys.keyRateLimitPerMinute,
     trustProxyHops: config.trustProxyHops,

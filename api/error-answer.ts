@@ -40,8 +40,9 @@ function toHttpError(err: unknown): HttpError {
   if (isDatabaseUnavailable(err)) {
     return new HttpError(503, 'temporarily_unavailable', 'the database is unavailable; retry shortly', undefined, { 'Retry-After': '1' });
   }
-  const { type, status, expose, message } = (err ?? {}) as { type?: string; status?: unknown; expose?: unknown; message?: unknown };
-  if (type === 'entity.too.large') return new HttpError(413, 'payload_too_large', `the body must be at most ${MAX_BODY_BYTES} bytes`);
+  const { type, status, expose, message, limit } = (err ?? {}) as { type?: string; status?: unknown; expose?: unknown; message?: unknown; limit?: unknown };
+  // the route's own limit (16 KiB; the codec's is larger)
+  if (type === 'entity.too.large') return new HttpError(413, 'payload_too_large', `the body must be at most ${typeof limit === 'number' ? limit : MAX_BODY_BYTES} bytes`);
   if (type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', 'the body is not valid JSON');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new HttpError(415, 'unsupported_media_type', 'the body must be UTF-8 JSON');

@@ -44,6 +44,9 @@ export const apiVars = {
   // 'recording' hears the worker's commit in this process (or the long poll,
   // whichever comes first); 'long-poll' waits for the workflow to complete.
   API_RESULT_WAIT: z.enum(['recording', 'long-poll']).default('recording'),
+  // The Temporal Web UI origins whose pages may call the codec endpoint (POST /codec/decode)
+  // from the browser, comma-separated; no '*': it decrypts customers' data
+  CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
 };
 
 export const apiSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, ...activityBudgetVars, ...apiVars });
@@ -74,6 +77,8 @@ export interface ApiConfig {
   resultWait: 'recording' | 'long-poll';
   /** OTEL_EXPORTER_OTLP_ENDPOINT, TRACING_SAMPLE_RATIO (config/tracing.ts). */
   tracing: TracingConfig;
+  /** CODEC_CORS_ORIGINS: the Web UI origins CORS answers on /codec (api/routes/codec.ts). */
+  codecCorsOrigins: string[];
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -104,9 +109,28 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     eagerStart: isOn(e.API_EAGER_START),
     resultWait: e.API_RESULT_WAIT,
     tracing: loadTracingConfig(env),
+    codecCorsOrigins: parseOrigins('CODEC_CORS_ORIGINS', e.CODEC_CORS_ORIGINS),
   };
   checkBudgets(config.budgets);
   return config;
+}
+
+/** Comma-separated origins (scheme://host[:port], nothing after); '*' or a URL with a path stops the process. */
+export function parseOrigins(name: string, text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item) => {
+      let origin: string | undefined;
+      try {
+        origin = new URL(item).origin;
+      } catch {
+        origin = undefined;
+      }
+      if (origin !== item) throw new ConfigError(`invalid configuration: ${name}: "${item}" is not an origin like http://localhost:8233`);
+      return item;
+    });
 }
 
 // Budgets must shrink inward (edge > api > activity); an inverted

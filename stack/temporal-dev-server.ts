@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { loadStackConfig } from '../config';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { freePort } from './free-port';
 
@@ -12,6 +13,8 @@ export interface DevServerOptions {
   /** omitted: a free one (a restart on the same file passes the first start's port) */
   port?: number;
   uiPort?: number; // omitted: headless
+  /** where the Web UI decodes payloads (the api's /codec); omitted: npm start's api, http://localhost:<PORT>/codec */
+  uiCodecEndpoint?: string;
   namespace: string;
   /** SQLite file keeping history across restarts; omitted: in memory. */
   dbFile?: string;
@@ -58,7 +61,10 @@ const SEARCH_ATTRIBUTE_FLAG_TYPES: Record<string, string> = { KEYWORD: 'Keyword'
 export function devServerArgs(options: DevServerOptions & { port: number }): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port)];
   args.push('--namespace', options.namespace, '--log-level', 'warn');
-  if (options.uiPort !== undefined) args.push('--ui-port', String(options.uiPort));
+  // the UI shows payloads decrypted by the api's codec endpoint (an admin key; api/routes/codec.ts)
+  if (options.uiPort !== undefined) {
+    args.push('--ui-port', String(options.uiPort), '--ui-codec-endpoint', options.uiCodecEndpoint ?? `http://localhost:${loadStackConfig().api.port}/codec`);
+  }
   else args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   for (const pragma of options.sqlitePragmas ?? (options.dbFile ? FILE_SQLITE_PRAGMAS : [])) args.push('--sqlite-pragma', pragma);

@@ -13,18 +13,19 @@ import { RESPONSE_HEADERS, type ResponseHeaderName } from './headers';
 import { jsonSchemaOf, type JsonSchema } from './json-schema';
 import type { Answer, Operation } from './operation';
 import { checkoutOperations } from './operations/checkout';
+import { codecOperations } from './operations/codec';
 import { openOperations } from './operations/open';
 import { paymentOperations } from './operations/payments';
 import { reconciliationOperations } from './operations/reconciliation';
 import { webhookOperations } from './operations/webhooks';
 
-export const OPERATIONS: Operation[] = [...checkoutOperations, ...paymentOperations, ...webhookOperations, ...reconciliationOperations, ...openOperations];
+export const OPERATIONS: Operation[] = [...checkoutOperations, ...paymentOperations, ...webhookOperations, ...reconciliationOperations, ...codecOperations, ...openOperations];
 
 export type OpenApiDocument = JsonSchema & { openapi: string; paths: Record<string, Record<string, JsonSchema>>; components: JsonSchema };
 
 const DESCRIPTION = `A checkout service on Temporal that never double-charges and never hangs.
 
-**Keys.** Every route but /healthz, /readyz, /openapi.json and /docs needs \`Authorization: Bearer <key>\`. A merchant's key (\`secret\`, or \`restricted\`: reads only) acts for its merchant; another merchant's objects answer 404. An \`admin\` key reaches the operator routes only.
+**Keys.** Every route but /healthz, /readyz, /openapi.json, /docs and the codec's CORS preflights needs \`Authorization: Bearer <key>\`. A merchant's key (\`secret\`, or \`restricted\`: reads only) acts for its merchant; another merchant's objects answer 404. An \`admin\` key reaches the operator routes only.
 
 **Errors** are \`{"error": {"code", "message", "field"?}}\`; each answer below lists its codes. Every write (POST, DELETE) must say \`Content-Type: application/json\`, body or not (415). An unknown route is 404 \`not_found\`.
 

@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   too_many_live_secrets: 'too many secrets of this endpoint still sign; rotate again once previous_secret_expires_at has passed',
   delivery_in_progress: 'the delivery is still being attempted',
   endpoint_not_active: "the delivery's endpoint is disabled or deleted",
-  payload_too_large: 'the body is over 16 KiB',
+  payload_too_large: 'the body is over the route\'s limit: 16 KiB, 1 MiB for /codec',
   unsupported_media_type: 'a write without `Content-Type: application/json`, or a body that is not UTF-8',
   idempotency_key_reused: 'the Idempotency-Key was used before with another body (or for another endpoint); nothing ran',
   rate_limited: 'over a rate: new checkouts per customer or per API key, or redeliveries per merchant; see Retry-After',
@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   temporarily_unavailable: 'Postgres or Temporal did not answer in time; retry (with the same Idempotency-Key)',
   checkout_failed: 'the checkout workflow failed unexpectedly; safe to retry with the same Idempotency-Key',
   internal_error: 'an unexpected error; the answer says nothing internal',
+  origin_not_allowed: 'a browser page from an origin not in CODEC_CORS_ORIGINS asked to call the codec',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -13,6 +13,10 @@ export const RESPONSE_HEADERS = {
     description: 'Bearer realm="checkout", with error="invalid_token" when a key was sent and refused',
   },
   'X-Request-Id': { schema: z.string(), description: "this request's id, as in the api's log lines: the client's own X-Request-Id, or one the api made" },
+  'Access-Control-Allow-Origin': { schema: z.string().url(), description: 'the calling page\'s origin, when it is one of CODEC_CORS_ORIGINS (the Temporal Web UI); never *' },
+  'Access-Control-Allow-Methods': { schema: z.literal('POST'), description: 'what the codec takes from a browser' },
+  'Access-Control-Allow-Headers': { schema: z.string(), description: 'Authorization, Content-Type, X-Namespace: what the Web UI sends' },
+  'Access-Control-Max-Age': { schema: z.string().regex(/^\d+$/), description: 'seconds a browser may keep this preflight answer' },
 } as const;
 
 export type ResponseHeaderName = keyof typeof RESPONSE_HEADERS;

@@ -19,7 +19,7 @@ export interface Answer {
 }
 
 export interface Operation {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'delete' | 'options';
   /** An OpenAPI path template: /payments/{payment_id} */
   path: string;
   operationId: string;
