@@ -47,6 +47,8 @@ export interface ClusterStackOptions {
   namespace?: string;
   /** environment for every service, over the stack's own */
   env?: Record<string, string>;
+  /** worker processes; default 2 (the bench measures 1 against 2) */
+  workers?: number;
   stdio?: LocalStackOptions['stdio'];
   workerReady?: LocalStackOptions['workerReady'];
   /** tool provisioning and the deploy scripts' lines */
@@ -82,7 +84,7 @@ export class ClusterStack {
       // the front sets X-Forwarded-For, as the edge does in compose
       env: { API_TRUST_PROXY: '1', ...options.env },
       serviceEnv: { api: apiEnv(0) },
-      workers: 2,
+      workers: options.workers ?? 2,
       workerEnv: (i) => ({ WORKER_METRICS_PORT: String(ports.workerMetrics[i] ?? 0) }),
       workerReady: options.workerReady ?? 'poller',
       stdio: options.stdio ?? 'pipe',
