@@ -12,9 +12,10 @@ import { appRoutes, type AppRoute } from '../support/routes';
 import { checkoutBody, postCheckout, startTestStack, stubCharges, testApiConfig, testLogger, uniqueKey, type TestStack } from '../support/stack';
 
 /** Routes anyone may call: what load balancers probe (and, later, the API documentation). */
-const OPEN_ROUTES = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs']);
+// and the codec's CORS preflights, which a browser sends without a key (it refuses any origin but the Web UI's)
+const OPEN_ROUTES = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs', 'OPTIONS /codec/decode', 'OPTIONS /codec/encode']);
 /** Operator routes: admin keys only. */
-const isOperatorRoute = (r: AppRoute) => r.path.startsWith('/admin/') || r.path.startsWith('/reconciliation/');
+const isOperatorRoute = (r: AppRoute) => r.path.startsWith('/admin/') || r.path.startsWith('/reconciliation/') || r.path.startsWith('/codec/');
 
 let stack: TestStack;
 let routes: AppRoute[];
