@@ -74,7 +74,9 @@ export const backlog: Drill = {
       return rates.reduce((max, rate, i) => ((samples[i] as ProviderSample<unknown>).t >= from ? Math.max(max, rate) : max), 0);
     };
     const drainAttempts = after.attempts - down.attempts;
-    const checked = peak(CHECK_WINDOW_S, 0);
+    // the drain is what the limit bounds; while submitting, a checkout's first charge runs as a local
+    // activity in the api's hosted worker (eager start) at the arrival rate, outside the task queue's limit
+    const checked = peak(CHECK_WINDOW_S, backS);
     if (checked > limit * MARGIN) failures.push(`peak provider rate over ${CHECK_WINDOW_S} s ${checked.toFixed(1)}/s, over the limit ${limit}/s`);
     return {
       rows: [
@@ -84,7 +86,7 @@ export const backlog: Drill = {
         ['breaker, from provider_breakers (time from provider back)', breakerChanges(samples, (ms) => `${ms >= back ? '+' : ''}${((ms - back) / 1000).toFixed(1)} s`)],
         ['activity rate limit (task queue, 2 workers)', `${limit}/s, every activity kind together`],
         ['drain time (provider back to all settled)', drainMs < 0 ? 'not drained' : `${(drainMs / 1000).toFixed(1)} s`],
-        [`peak provider rate, ${CHECK_WINDOW_S} s window (checked) / 1 s window`, `${checked.toFixed(1)} / ${peak(1, 0).toFixed(1)} per s (draining only, 1 s: ${peak(1, backS).toFixed(1)})`],
+        [`peak provider rate draining, ${CHECK_WINDOW_S} s window (checked) / 1 s window`, `${checked.toFixed(1)} / ${peak(1, backS).toFixed(1)} per s (whole run: ${peak(CHECK_WINDOW_S, 0).toFixed(1)} / ${peak(1, 0).toFixed(1)})`],
         ['mean provider rate while draining', drainMs > 0 ? `${(drainAttempts / (drainMs / 1000)).toFixed(1)} per s` : '-'],
         ['provider attempts after recovery vs checkouts', `${drainAttempts} vs ${waiting}`],
         ['stub charges applied', after.charges_applied],
