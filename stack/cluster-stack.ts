@@ -7,7 +7,7 @@
 // processes, ports and stop order as npm start's, twice where compose scales.
 import type { StackConfig } from '../config';
 import { loadStackConfig } from '../config';
-import { freePort } from './free-port';
+import { freePort, freePortBelow32768 } from './free-port';
 import { LocalStack, type LocalStackOptions, type StackPart } from './local-stack';
 import { startRoundRobinFront, type RoundRobinFront } from './round-robin-front';
 import type { ServiceProcess } from './service-process';
@@ -45,8 +45,12 @@ export interface ClusterStackOptions {
   dataDir?: string;
   tmpPrefix?: string;
   namespace?: string;
+  /** omitted: LocalStack's (TEMPORAL_TASK_QUEUE or its default) */
+  taskQueue?: string;
   /** environment for every service, over the stack's own */
   env?: Record<string, string>;
+  /** environment for every api or every worker, over env (a worker started again gets it too) */
+  serviceEnv?: LocalStackOptions['serviceEnv'];
   /** worker processes; default 2 (the bench measures 1 against 2) */
   workers?: number;
   stdio?: LocalStackOptions['stdio'];
@@ -74,16 +78,17 @@ export class ClusterStack {
     const config = options.config ?? loadStackConfig();
     this.ports = ports;
     const clusterConfig: StackConfig = { ...config, temporal: { ...config.temporal, address: `127.0.0.1:${ports.temporal.frontend}` } };
-    const apiEnv = (i: 0 | 1) => ({ API_METRICS_PORT: String(ports.apiMetrics[i]) });
+    const apiEnv = (i: 0 | 1) => ({ ...options.serviceEnv?.api, API_METRICS_PORT: String(ports.apiMetrics[i]) });
     this.local = new LocalStack({
       config: clusterConfig,
       ports: { temporal: ports.temporal.frontend, pg: ports.pg, stub: ports.stub, api: ports.apis[0] },
       dataDir: options.dataDir,
       tmpPrefix: options.tmpPrefix ?? 'checkout-cluster-',
       namespace: options.namespace,
+      taskQueue: options.taskQueue,
       // the front sets X-Forwarded-For, as the edge does in compose
       env: { API_TRUST_PROXY: '1', ...options.env },
-      serviceEnv: { api: apiEnv(0) },
+      serviceEnv: { api: apiEnv(0), worker: options.serviceEnv?.worker },
       workers: options.workers ?? 2,
       workerEnv: (i) => ({ WORKER_METRICS_PORT: String(ports.workerMetrics[i] ?? 0) }),
       workerReady: options.workerReady ?? 'poller',
@@ -128,7 +133,7 @@ export class ClusterStack {
     await this.local.startExtra(
       'api-2',
       'api/main.ts',
-      { PORT: String(second), API_METRICS_PORT: String(this.ports.apiMetrics[1]) },
+      { ...this.options.serviceEnv?.api, PORT: String(second), API_METRICS_PORT: String(this.ports.apiMetrics[1]) },
       `http://127.0.0.1:${second}/readyz`,
       120_000,
     );
@@ -190,31 +195,34 @@ export class ClusterStack {
 /** Free ports for a cluster on this machine (tests, drills), no two alike. */
 export async function freeClusterPorts(): Promise<ClusterPorts> {
   const taken = new Set<number>();
-  const free = async (): Promise<number> => {
+  const pick = async (find: () => Promise<number>): Promise<number> => {
     for (;;) {
-      const port = await freePort();
+      const port = await find();
       if (!taken.has(port)) return taken.add(port) && port;
     }
   };
+  const free = () => pick(freePort);
+  // the server's own ports: it records its members' ports in a smallint column
+  const low = () => pick(freePortBelow32768);
   const temporal: TemporalServerPorts = {
-    frontend: await free(),
-    frontendHttp: await free(),
-    frontendMembership: await free(),
-    history: await free(),
-    historyMembership: await free(),
-    matching: await free(),
-    matchingMembership: await free(),
-    worker: await free(),
-    workerMembership: await free(),
+    frontend: await low(),
+    frontendHttp: await low(),
+    frontendMembership: await low(),
+    history: await low(),
+    historyMembership: await low(),
+    matching: await low(),
+    matchingMembership: await low(),
+    worker: await low(),
+    workerMembership: await low(),
   };
   return {
     temporal,
     pg: await free(),
     stub: await free(),
     apis: [await free(), await free()],
-    // 0: each process picks a free one
-    apiMetrics: [0, 0],
-    workerMetrics: [0, 0],
+    // fixed, so a drill or the bench can scrape each process
+    apiMetrics: [await free(), await free()],
+    workerMetrics: [await free(), await free()],
     front: await free(),
   };
 }
