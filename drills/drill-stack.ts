@@ -1,6 +1,8 @@
 // The whole stack as separate processes, in a throwaway directory, so a drill
 // can SIGKILL a worker or restart Temporal or Postgres on the same state: a
 // LocalStack on free ports, plus what drills read (a pool, a client, the stub).
+// Topology 'dev' is npm start's (the dev server, one api); 'cluster' is npm run
+// start:cluster's (Temporal's server on Postgres, two apis, two workers).
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { issueApiKey } from '../accounts/issue-key';
@@ -10,8 +12,11 @@ import { createPool, type Pool } from '../db/pool';
 import { THROWAWAY_ENV } from '../stack/env';
 import { connectTemporalClient } from '../temporal/client';
 import { drillWorkflowBundle } from './workflow-bundle';
-import { LocalStack, type StackPart } from '../stack/local-stack';
-import type { RunningDevServer } from '../stack/temporal-dev-server';
+import { ClusterStack, freeClusterPorts, type ClusterPorts } from '../stack/cluster-stack';
+import { LocalStack, type RunningTemporal, type StackPart } from '../stack/local-stack';
+
+export type Topology = 'dev' | 'cluster';
+export const TOPOLOGIES: readonly Topology[] = ['dev', 'cluster'];
 
 export interface DrillStackOptions {
   /** Extra environment for every service (e.g. stub faults at start, breaker settings). */
@@ -19,7 +24,10 @@ export interface DrillStackOptions {
   workerEnv?: Record<string, string>;
   /** Extra environment for the api (also for one started again with startApi). */
   apiEnv?: Record<string, string>;
+  /** workers at start: 1 on 'dev', 2 on 'cluster' */
   workers?: number;
+  /** default 'dev' */
+  topology?: Topology;
   log: (line: string) => void;
 }
 
@@ -30,13 +38,15 @@ export class DrillStack {
   pool!: Pool;
   client!: Client;
   private readonly local: LocalStack;
+  /** set on topology 'cluster' */
+  readonly cluster?: ClusterStack;
 
   private constructor(
     private readonly options: DrillStackOptions,
     workflowBundle: string,
+    clusterPorts?: ClusterPorts,
   ) {
-    this.local = new LocalStack({
-      tmpPrefix: 'checkout-drill-',
+    const shared = {
       namespace: 'default',
       taskQueue: `drill-${crypto.randomUUID()}`,
       env: {
@@ -51,15 +61,21 @@ export class DrillStack {
       },
       // the worker's "worker started" line is its readiness
       serviceEnv: { worker: { LOG_LEVEL: 'info', ...options.workerEnv }, api: { ...options.apiEnv } },
-      workers: options.workers ?? 1,
-      workerReady: 'log-line',
-      stdio: 'pipe',
+      workerReady: 'log-line' as const,
+      stdio: 'pipe' as const,
       log: options.log,
-    });
+    };
+    if (clusterPorts) {
+      this.cluster = new ClusterStack({ ...shared, ports: clusterPorts, tmpPrefix: 'checkout-drill-cluster-', workers: options.workers ?? 2 });
+      this.local = this.cluster.local;
+    } else {
+      this.local = new LocalStack({ ...shared, tmpPrefix: 'checkout-drill-', workers: options.workers ?? 1 });
+    }
   }
 
   static async start(options: DrillStackOptions): Promise<DrillStack> {
-    const stack = new DrillStack(options, await drillWorkflowBundle());
+    const clusterPorts = options.topology === 'cluster' ? await freeClusterPorts() : undefined;
+    const stack = new DrillStack(options, await drillWorkflowBundle(), clusterPorts);
     try {
       await stack.boot();
     } catch (err) {
@@ -71,20 +87,45 @@ export class DrillStack {
 
   private async boot(): Promise<void> {
     const log = this.options.log;
-    log(`drill stack in ${this.dir}`);
-    await this.local.boot();
+    log(`drill stack (topology ${this.options.topology ?? 'dev'}) in ${this.dir}`);
+    await (this.cluster ? this.cluster.boot() : this.local.boot());
     this.pool = createPool(this.local.databaseUrl, 4);
     // as the stack's processes connect: its DATA_DIR's payload keys, so the drill reads what they wrote
     this.client = await connectTemporalClient(loadStackConfig(this.local.env).temporal);
-    log(`up: api ${this.apiUrl}, stub ${this.stubUrl}, Temporal ${this.local.temporalAddress}, ${this.workers.length} worker(s)`);
+    log(`up: api ${this.apiUrls.join(' and ')}, stub ${this.stubUrl}, Temporal ${this.local.temporalAddress}, ${this.workers.length} worker(s)`);
   }
 
   get dir(): string {
     return this.local.dir;
   }
 
+  /** The (first) api. */
   get apiUrl(): string {
     return this.local.apiUrl;
+  }
+
+  /** Every api: one on 'dev', both on 'cluster'. */
+  get apiUrls(): string[] {
+    return this.cluster ? [...this.cluster.apiUrls] : [this.local.apiUrl];
+  }
+
+  /** Every api's and worker's /metrics this stack knows the port of (the cluster's; on 'dev', ports the drill set in env). */
+  get metricsUrls(): Array<{ process: string; url: string }> {
+    const url = (port: number) => `http://127.0.0.1:${port}/metrics`;
+    if (this.cluster) {
+      const { apiMetrics, workerMetrics } = this.cluster.ports;
+      return [
+        ...apiMetrics.map((p, i) => ({ process: `api ${i + 1}`, url: url(p) })),
+        ...workerMetrics.slice(0, this.workers.length).map((p, i) => ({ process: `worker ${i + 1}`, url: url(p) })),
+      ];
+    }
+    const env = { ...this.options.env };
+    return [
+      ['api', Number(env.API_METRICS_PORT ?? 0)],
+      ['worker', Number(env.WORKER_METRICS_PORT ?? 0)],
+    ]
+      .filter(([, port]) => Number(port) > 0)
+      .map(([process, port]) => ({ process: String(process), url: url(Number(port)) }));
   }
 
   get stubUrl(): string {
@@ -113,7 +154,7 @@ export class DrillStack {
     return { authorization: `Bearer ${this.apiKey}` };
   }
 
-  get temporal(): RunningDevServer {
+  get temporal(): RunningTemporal {
     return mustHave(this.local.temporal, 'Temporal');
   }
 
@@ -155,6 +196,13 @@ export class DrillStack {
   /** SIGKILLs every running worker (a crash, not a shutdown). */
   killWorkers(): Promise<number> {
     return this.local.killWorkers();
+  }
+
+  /** SIGKILLs one worker (a crash) and drops it from the stack's workers. */
+  async killWorker(worker: Part): Promise<void> {
+    worker.service.child.kill('SIGKILL');
+    await worker.service.exited;
+    this.local.workers = this.local.workers.filter((w) => w !== worker);
   }
 
   /**
@@ -222,7 +270,7 @@ export class DrillStack {
   async stop(): Promise<void> {
     await this.pool?.end().catch(() => undefined);
     await this.client?.connection.close().catch(() => undefined);
-    await this.local.stop();
+    await (this.cluster ? this.cluster.stop() : this.local.stop());
   }
 
   /** A service on the stack's environment, not tracked: the caller keeps it (e.g. as the new api). */

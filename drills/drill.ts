@@ -1,10 +1,12 @@
-import type { DrillStack, DrillStackOptions } from './drill-stack';
+import type { DrillStack, DrillStackOptions, Topology } from './drill-stack';
 
 export interface DrillContext {
   short: boolean;
+  /** the stack startStack starts: npm start's ('dev') or npm run start:cluster's ('cluster') */
+  topology: Topology;
   log: (line: string) => void;
   /** Starts the stack this drill needs; the runner stops it, also on failure or Ctrl-C. */
-  startStack(options?: Omit<DrillStackOptions, 'log'>): Promise<DrillStack>;
+  startStack(options?: Omit<DrillStackOptions, 'log' | 'topology'>): Promise<DrillStack>;
 }
 
 export interface DrillResult {
@@ -19,5 +21,7 @@ export interface Drill {
   summary: string;
   /** How long the full version takes on the 2-core reference machine. */
   fullDuration: string;
+  /** the topologies it runs on; omitted: 'dev' only */
+  topologies?: readonly Topology[];
   run(ctx: DrillContext): Promise<DrillResult>;
 }

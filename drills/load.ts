@@ -27,9 +27,11 @@ export function logicalCheckouts(n: number, label: string, shape: (i: number) =>
   }));
 }
 
-/** Where the checkouts go: an api and the key to call it with (a DrillStack is one). */
+/** Where the checkouts go: an api (or several) and the key to call it with (a DrillStack is one). */
 export interface ApiTarget {
   apiUrl: string;
+  /** every api: the checkouts and their copies are spread over them, so copies sent at once reach different apis */
+  apiUrls?: readonly string[];
   apiKey: string;
 }
 
@@ -39,13 +41,15 @@ export async function drive(
   items: LogicalCheckout[],
   options: { concurrency: number; log: (line: string) => void; totalTimeoutMs?: number },
 ): Promise<LoadResult> {
-  const client = createCheckoutClient({
-    baseUrl: api.apiUrl,
-    apiKey: api.apiKey,
-    maxAttempts: 30,
-    totalTimeoutMs: options.totalTimeoutMs ?? 300_000,
-    requestTimeoutMs: 10_000,
-  });
+  const clients = (api.apiUrls?.length ? api.apiUrls : [api.apiUrl]).map((baseUrl) =>
+    createCheckoutClient({
+      baseUrl,
+      apiKey: api.apiKey,
+      maxAttempts: 30,
+      totalTimeoutMs: options.totalTimeoutMs ?? 300_000,
+      requestTimeoutMs: 10_000,
+    }),
+  );
   const results: CheckoutResult[] = [];
   const errors: string[] = [];
   const latenciesMs: number[] = [];
@@ -54,7 +58,9 @@ export async function drive(
   let next = 0;
   const started = Date.now();
   const ticker = setInterval(() => options.log(`  ... ${done}/${items.length} logical checkouts done (${requestsSent} sent)`), 5_000);
-  const one = async (item: LogicalCheckout) => {
+  // copy c of checkout i goes to api (i + c) mod the number of apis
+  const one = async (item: LogicalCheckout, i: number, copy: number) => {
+    const client = clients[(i + copy) % clients.length] as (typeof clients)[number];
     const t = performance.now();
     try {
       const result = await client.checkout(item.request, { idempotencyKey: item.key });
@@ -69,10 +75,11 @@ export async function drive(
     await Promise.all(
       Array.from({ length: options.concurrency }, async () => {
         while (next < items.length) {
-          const item = items[next++] as LogicalCheckout;
+          const i = next++;
+          const item = items[i] as LogicalCheckout;
           const copies = item.copies ?? 1;
-          if (item.parallel) await Promise.all(Array.from({ length: copies }, () => one(item)));
-          else for (let c = 0; c < copies; c += 1) await one(item);
+          if (item.parallel) await Promise.all(Array.from({ length: copies }, (_, c) => one(item, i, c)));
+          else for (let c = 0; c < copies; c += 1) await one(item, i, c);
           done += 1;
         }
       }),

@@ -8,6 +8,7 @@ import { duplicates } from './scenarios/duplicates';
 import { keyReuse } from './scenarios/key-reuse';
 import { lostResponse } from './scenarios/lost-response';
 import { providerDown } from './scenarios/provider-down';
+import { rateLimit } from './scenarios/rate-limit';
 import { reconciliation } from './scenarios/reconciliation';
 import { restart } from './scenarios/restart';
 import { retryStorm } from './scenarios/retry-storm';
@@ -20,6 +21,7 @@ import { workerCrash } from './scenarios/worker-crash';
 export const DRILLS: Drill[] = [
   duplicates,
   keyReuse,
+  rateLimit,
   workerCrash,
   lostResponse,
   crashAfterLedger,

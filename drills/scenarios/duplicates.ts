@@ -1,6 +1,7 @@
-// docs/design.md, "Failure scenarios and drills", scenario 1: logical checkouts each sent 1-5 times, some concurrently.
-// At the end the api's and the worker's /metrics are scraped: the charges the
-// side-effects counter says were applied, summed over both processes, must be
+// docs/design.md, "Failure scenarios and drills", scenario 1: logical checkouts each sent 1-5 times, some concurrently
+// (on the cluster, copies sent at once go to both apis).
+// At the end every api's and worker's /metrics is scraped: the charges the
+// side-effects counter says were applied, summed over the processes, must be
 // the charges the stub made.
 import { freePort } from '../../stack/free-port';
 import type { Drill } from '../drill';
@@ -15,9 +16,11 @@ export const duplicates: Drill = {
   name: 'duplicates',
   summary: '1,000 logical checkouts, each sent 1-5 times, some at once: exactly 1,000 charges and postings, and as many in the side-effects metric',
   fullDuration: 'about 2 min',
-  async run({ short, log, startStack }) {
-    const ports = { api: await freePort(), worker: await freePort() };
-    const stack = await startStack({ env: { API_METRICS_PORT: String(ports.api), WORKER_METRICS_PORT: String(ports.worker) } });
+  topologies: ['dev', 'cluster'],
+  async run({ short, log, startStack, topology }) {
+    // the cluster gives each process a metrics port of its own; on 'dev' the drill picks the two
+    const ports = topology === 'dev' ? { API_METRICS_PORT: String(await freePort()), WORKER_METRICS_PORT: String(await freePort()) } : undefined;
+    const stack = await startStack({ env: ports });
     const n = short ? 200 : 1_000;
     const items = logicalCheckouts(n, 'dup', (i) => ({ copies: 1 + (i % 5), parallel: i % 3 === 0 }));
     log(`sending ${n} logical checkouts, ${items.reduce((s, i) => s + (i.copies ?? 1), 0)} requests`);
@@ -25,7 +28,7 @@ export const duplicates: Drill = {
     await stack.waitUntilSettled(120_000);
     const stats = await stack.stubStats();
     const postings = Number((await stack.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_transactions WHERE step = 'charge'`)).rows[0]?.n);
-    const metrics = await chargesInMetrics(ports, stats.charges_applied);
+    const metrics = await chargesInMetrics(stack.metricsUrls, stats.charges_applied);
     for (const [process, text] of Object.entries(metrics.scrapes)) {
       const sdkNames = new Set(text.split('\n').flatMap((l) => (l.startsWith('# TYPE temporal_') ? [l.split(' ')[2]] : [])));
       log(`${process} /metrics: the SDK's ${[...sdkNames].sort().join(', ')}`);
@@ -34,7 +37,7 @@ export const duplicates: Drill = {
     const failures: string[] = [];
     if (stats.charges_applied !== n) failures.push(`stub charges applied ${stats.charges_applied}, expected ${n}`);
     if (postings !== n) failures.push(`ledger postings ${postings}, expected ${n}`);
-    if (metrics.total !== stats.charges_applied) failures.push(`${CHARGED} summed over api and worker is ${metrics.total}, the stub applied ${stats.charges_applied}`);
+    if (metrics.total !== stats.charges_applied) failures.push(`${CHARGED} summed over ${Object.keys(metrics.byProcess).join(', ')} is ${metrics.total}, the stub applied ${stats.charges_applied}`);
     for (const [process, text] of Object.entries(metrics.scrapes)) {
       if (!text.includes('temporal_')) failures.push(`the ${process}'s /metrics has no Temporal SDK metrics`);
     }
@@ -49,7 +52,7 @@ export const duplicates: Drill = {
         ['client latency p50 / p99', `${percentile(load.latenciesMs, 50).toFixed(0)} / ${percentile(load.latenciesMs, 99).toFixed(0)} ms`],
         ['duration', `${(load.durationMs / 1000).toFixed(1)} s`],
         ['stub charges applied', stats.charges_applied],
-        ['side effects applied (charge, succeeded)', `${metrics.total} (api ${metrics.byProcess.api}, worker ${metrics.byProcess.worker})`],
+        ['side effects applied (charge, succeeded)', `${metrics.total} (${Object.entries(metrics.byProcess).map(([p, n]) => `${p} ${n}`).join(', ')})`],
       ],
       failures,
     };
@@ -57,22 +60,20 @@ export const duplicates: Drill = {
 };
 
 /**
- * The side-effects counter summed over the api and the worker. It moves just
+ * The side-effects counter summed over every api and worker. It moves just
  * after each recording commit, so a scrape may trail the database by a few
  * milliseconds: scraped again for up to 5 s until it reaches `expected`.
  */
 async function chargesInMetrics(
-  ports: { api: number; worker: number },
+  targets: Array<{ process: string; url: string }>,
   expected: number,
-): Promise<{ total: number; byProcess: { api: number; worker: number }; scrapes: { api: string; worker: string } }> {
+): Promise<{ total: number; byProcess: Record<string, number>; scrapes: Record<string, string> }> {
   const until = Date.now() + 5_000;
   for (;;) {
-    const scrapes = {
-      api: await (await fetch(`http://127.0.0.1:${ports.api}/metrics`)).text(),
-      worker: await (await fetch(`http://127.0.0.1:${ports.worker}/metrics`)).text(),
-    };
-    const byProcess = { api: seriesValue(scrapes.api, CHARGED), worker: seriesValue(scrapes.worker, CHARGED) };
-    const total = byProcess.api + byProcess.worker;
+    const scrapes: Record<string, string> = {};
+    for (const t of targets) scrapes[t.process] = await (await fetch(t.url, { signal: AbortSignal.timeout(10_000) })).text();
+    const byProcess = Object.fromEntries(Object.entries(scrapes).map(([p, text]) => [p, seriesValue(text, CHARGED)]));
+    const total = Object.values(byProcess).reduce((sum, n) => sum + n, 0);
     if (total === expected || Date.now() > until) return { total, byProcess, scrapes };
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -17,6 +17,8 @@ export const providerDown: Drill = {
   name: 'provider-down',
   summary: 'provider down: the breaker opens, only probes reach it, the backlog drains without a storm on recovery',
   fullDuration: 'about 1.5 min',
+  // on the cluster four processes call the provider (two workers, and two apis hosting a worker each): still one breaker
+  topologies: ['dev', 'cluster'],
   async run({ short, log, startStack }) {
     const stack = await startStack({ env: { BREAKER_OPEN_MS: String(OPEN_MS) } });
     const n = short ? 50 : 200;

@@ -1,6 +1,9 @@
 // docs/design.md, "Failure scenarios and drills", scenario 9: restart the Temporal dev server (same state file and port), then
 // Postgres (same data directory), while checkouts keep coming: the api answers
 // 503/202 meanwhile, clients retry with the same key, every checkout finishes.
+// On the cluster it is Temporal's server proper (its state in Postgres) that
+// restarts, then the one Postgres both it and the app keep their state in;
+// the checkouts alternate between the two apis.
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCheckoutClient, type CheckoutResult } from '../../client/checkout-client';
@@ -35,6 +38,7 @@ export const restart: Drill = {
   name: 'restart',
   summary: 'restart Temporal, then Postgres, with checkouts in flight: all resume and finish, one charge each',
   fullDuration: 'about 2 min',
+  topologies: ['dev', 'cluster'],
   async run({ short, log, startStack }) {
     // a slow provider keeps checkouts in flight when the restarts hit
     const stack = await startStack({ env: { LATENCY_MS: '300' } });
@@ -46,7 +50,7 @@ export const restart: Drill = {
 
     // steady load through the bundled client until both restarts are over
     let restartsOver = false;
-    const client = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, maxAttempts: 30, totalTimeoutMs: 600_000, requestTimeoutMs: 10_000 });
+    const clients = stack.apiUrls.map((baseUrl) => createCheckoutClient({ baseUrl, apiKey: stack.apiKey, maxAttempts: 30, totalTimeoutMs: 600_000, requestTimeoutMs: 10_000 }));
     const run = crypto.randomUUID().slice(0, 8);
     const results: CheckoutResult[] = [];
     const errors: string[] = [];
@@ -58,7 +62,7 @@ export const restart: Drill = {
           const i = n++;
           const request = { customer_id: `cust_${i % 50}`, amount_cents: 100 + (i % 9_000), currency: 'USD', payment_method_id: 'pm_card_visa' };
           try {
-            results.push(await client.checkout(request, { idempotencyKey: `restart-${run}-${i}` }));
+            results.push(await (clients[i % clients.length] as (typeof clients)[number]).checkout(request, { idempotencyKey: `restart-${run}-${i}` }));
           } catch (err) {
             errors.push((err as Error).message);
           }
@@ -74,6 +78,12 @@ export const restart: Drill = {
         failures.push(`the api died after the ${after} restart:\n${lastWords(stack.api)}`);
         stack.api = stack.spawn('api', 'api/main.ts', {});
         await waitForHttp(`${stack.apiUrl}/readyz`, stack.api.service, 120_000);
+        replaced += 1;
+      }
+      const second = stack.cluster?.apis[1];
+      if (second && dead(second)) {
+        failures.push(`the second api died after the ${after} restart:\n${lastWords(second)}`);
+        await stack.cluster?.local.restartExtra('api-2');
         replaced += 1;
       }
       for (const worker of stack.workers.filter(dead)) {
