@@ -16,16 +16,30 @@ import { CONFIG_VARIABLES, loadApiConfig, loadStackConfig, loadWorkerConfig, typ
 import { loadConfig as loadStubConfig, STUB_CONFIG_VARIABLES, type StubConfig } from '../../payments-stub/config';
 import { ConfigError } from '../../errors';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../../stack/temporal-dev-server';
+import {
+  DEFAULT_TEMPORAL_SERVER_PORTS,
+  TEMPORAL_DATABASES,
+  TEMPORAL_NAMESPACE_SCRIPT,
+  TEMPORAL_SCHEMA_SCRIPT,
+  TEMPORAL_SERVER_CONFIG,
+  temporalServerEnv,
+} from '../../stack/temporal-server';
+import { TEMPORAL_SERVER_VERSION } from '../../stack/toolchain';
+import { SEARCH_ATTRIBUTES as WORKFLOW_SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
+import { SearchAttributeType } from '@temporalio/common';
 
 const COMPOSE_FILE = path.resolve(process.env.CHECKOUT_COMPOSE_FILE ?? path.join(__dirname, '..', '..', 'docker-compose.yml'));
 const COMPOSE_DIR = path.dirname(COMPOSE_FILE);
 const PACKAGE_JSON = path.join(__dirname, '..', '..', 'package.json');
+const REPO = path.resolve(__dirname, '..', '..');
 
 /** Services the product needs, and what each is for (said in failure messages). */
 const REQUIRED_SERVICES: Record<string, string> = {
   postgres: "the app's Postgres (payments, ledger)",
   'temporal-postgres': "Temporal's own Postgres",
+  'temporal-schema': "the one-shot job that sets up Temporal's schema (deploy/temporal-schema.sh)",
   temporal: 'the Temporal server',
+  'temporal-setup': 'the one-shot job that makes the namespace and search attributes (deploy/temporal-namespace.sh)',
   'temporal-ui': 'the Temporal Web UI',
   'payments-stub': 'the fake payment provider',
   worker: 'the Temporal worker',
@@ -41,12 +55,10 @@ const LOOPBACK_ONLY_SERVICES = ['temporal-ui', 'prometheus', 'grafana'];
 /** The processes built from this repo, each configured only through config.ts. */
 const APP_SERVICES = ['api', 'worker', 'payments-stub'] as const;
 
-/** Search attributes the checkout workflow sets; they must exist in the namespace. */
-const SEARCH_ATTRIBUTES: Record<string, string> = {
-  CustomerId: 'Keyword',
-  PaymentStatus: 'Keyword',
-  AmountCents: 'Int',
-};
+/** Search attributes the checkout workflow sets, as the CLI names their types; they must exist in the namespace. */
+const SEARCH_ATTRIBUTES: Record<string, string> = Object.fromEntries(
+  Object.values(WORKFLOW_SEARCH_ATTRIBUTES).map((key) => [key.name, key.type === SearchAttributeType.INT ? 'Int' : 'Keyword']),
+);
 
 interface Service {
   image?: string;
@@ -451,14 +463,19 @@ describe('docker-compose.yml', () => {
     expect(worker.budgets.chargeMs, 'api and worker must have the same CHARGE_TIMEOUT_MS (docs/design.md, "Timeout budget")').toBe(api.budgets.chargeMs);
   });
 
-  it('points the Temporal server, the UI and the setup at the right services', () => {
-    const temporal = envOf('temporal');
-    expect(temporal.DB, 'service "temporal": DB must be postgres12 (Temporal on its own Postgres)').toBe('postgres12');
-    expectPointsAtService('temporal', 'POSTGRES_SEEDS', temporal.POSTGRES_SEEDS ?? '', Number(temporal.DB_PORT ?? 5432), 'temporal-postgres');
+  it('points the Temporal server, its schema job, the UI and the setup at the right services', () => {
     const tpg = envOf('temporal-postgres');
-    expect(temporal.POSTGRES_USER, 'service "temporal": POSTGRES_USER must match POSTGRES_USER of "temporal-postgres"').toBe(tpg.POSTGRES_USER);
-    expect(temporal.POSTGRES_PWD, 'service "temporal": POSTGRES_PWD must match POSTGRES_PASSWORD of "temporal-postgres"').toBe(tpg.POSTGRES_PASSWORD);
-    expect(temporal.DEFAULT_NAMESPACE ?? 'default', 'service "temporal" must create the namespace the api and worker use').toBe(apiConfigOf('api').temporal.namespace);
+    for (const name of ['temporal', 'temporal-schema']) {
+      const env = envOf(name);
+      expectPointsAtService(name, 'POSTGRES_SEEDS', env.POSTGRES_SEEDS ?? '', Number(env.DB_PORT ?? 5432), 'temporal-postgres');
+      expect(env.POSTGRES_USER, `service "${name}": POSTGRES_USER must match POSTGRES_USER of "temporal-postgres"`).toBe(tpg.POSTGRES_USER);
+      expect(env.POSTGRES_PWD, `service "${name}": POSTGRES_PWD must match POSTGRES_PASSWORD of "temporal-postgres"`).toBe(tpg.POSTGRES_PASSWORD);
+    }
+    expect(dependsOn('temporal')['temporal-schema'], 'service "temporal" must wait for temporal-schema to complete successfully').toBe('service_completed_successfully');
+    const setup = envOf('temporal-setup');
+    expect(setup.TEMPORAL_NAMESPACE, 'service "temporal-setup" must make the namespace the api and the worker use').toBe(apiConfigOf('api').temporal.namespace);
+    const target = splitHostPort(setup.TEMPORAL_ADDRESS ?? '');
+    expectPointsAtService('temporal-setup', 'TEMPORAL_ADDRESS', target.host, target.port, 'temporal');
 
     const ui = splitHostPort(envOf('temporal-ui').TEMPORAL_ADDRESS ?? '');
     expectPointsAtService('temporal-ui', 'TEMPORAL_ADDRESS', ui.host, ui.port, 'temporal');
@@ -533,43 +550,70 @@ describe('docker-compose.yml', () => {
     expect(forwarded.map((d) => d.args[1]), 'deploy/nginx.conf must set X-Forwarded-For to the client address ($remote_addr)').toEqual(['$remote_addr']);
   });
 
-  it('registers the search attributes the workflow sets, with their types, tolerating a second run', () => {
-    const namespace = apiConfigOf('api').temporal.namespace;
-    const setupServices = Object.keys(services).filter((n) => imageOf(n).startsWith('temporalio/admin-tools:'));
-    const registered = new Map<string, { type: string; namespace: string; tolerant: boolean; service: string }>();
-    for (const name of setupServices) {
-      const script = commandOf(name).replace(/\$\$/g, '$');
-      for (const line of script.split('\n')) {
-        const m = /temporal operator search-attribute create\b([^|;&]*)(.*)$/.exec(line);
-        if (!m) continue;
-        const flag = (f: string) => new RegExp(`--${f}[= ]+"?([\\w-]+)"?`).exec(m[1] ?? '')?.[1];
-        const saName = flag('name');
-        if (!saName) continue;
-        registered.set(saName, {
-          type: flag('type') ?? '',
-          namespace: flag('namespace') ?? flag('n') ?? 'default',
-          tolerant: /^\s*\|\|/.test(m[2] ?? ''),
-          service: name,
-        });
-      }
-      const address = envOf(name).TEMPORAL_ADDRESS ?? /--address[= ]+"?([\w.:-]+)/.exec(script)?.[1] ?? '';
-      const target = splitHostPort(address);
-      expectPointsAtService(name, 'TEMPORAL_ADDRESS', target.host, target.port, 'temporal');
-    }
-    for (const [saName, type] of Object.entries(SEARCH_ATTRIBUTES)) {
-      const found = registered.get(saName);
-      expect(found, `no service runs "temporal operator search-attribute create --namespace ${namespace} --name ${saName} --type ${type}"`).toBeDefined();
-      expect(found?.type, `search attribute ${saName} must be registered as ${type}`).toBe(type);
-      expect(found?.namespace, `search attribute ${saName} must be registered in namespace "${namespace}" (TEMPORAL_NAMESPACE of the api)`).toBe(namespace);
-      expect(found?.tolerant, `the create of ${saName} must be followed by "|| ..." so a second \`docker compose up\` (attribute already exists) does not fail`).toBe(true);
-    }
+  it('registers the search attributes the workflow sets, with their types, before the api or the worker starts', () => {
+    // deploy/temporal-namespace.sh, which temporal-setup runs (checked below), lists them as name:type
+    const script = fs.readFileSync(path.join(REPO, TEMPORAL_NAMESPACE_SCRIPT), 'utf8');
+    const list = /^search_attributes="([^"]*)"/m.exec(script)?.[1];
+    expect(list, `${TEMPORAL_NAMESPACE_SCRIPT} must list the attributes as search_attributes="Name:Type ..."`).toBeDefined();
+    const registered = Object.fromEntries((list ?? '').split(/\s+/).filter(Boolean).map((pair) => pair.split(':') as [string, string]));
+    expect(registered, `${TEMPORAL_NAMESPACE_SCRIPT}: the search attributes must be those domain/search-attributes.ts declares`).toEqual(SEARCH_ATTRIBUTES);
     for (const name of ['api', 'worker']) {
-      const deps = dependsOn(name);
       expect(
-        setupServices.some((s) => deps[s] === 'service_completed_successfully'),
-        `service "${name}" must depend on ${setupServices.join(' or ')} with condition service_completed_successfully, so no checkout starts before its search attributes exist`,
-      ).toBe(true);
+        dependsOn(name)['temporal-setup'],
+        `service "${name}" must depend on temporal-setup with condition service_completed_successfully, so no checkout starts before its search attributes exist`,
+      ).toBe('service_completed_successfully');
     }
+  });
+});
+
+// ---- one set of Temporal files for docker-compose and npm run start:cluster ------
+
+/** The repo file a service runs: a path in its command, resolved through its working_dir and bind mounts. */
+function repoFileRunBy(name: string, containerPath: string): string | undefined {
+  const workingDir = (service(name) as Service & { working_dir?: string }).working_dir ?? '/';
+  return hostPathOf(name, path.posix.resolve(workingDir, containerPath));
+}
+
+describe('docker-compose runs Temporal from the files npm run start:cluster uses (deploy/)', () => {
+  const version = TEMPORAL_SERVER_VERSION.replace(/^v/, '');
+
+  it('starts the server with deploy/temporal-server.yaml, of the version the cluster stack builds', () => {
+    expect(imageOf('temporal'), `service "temporal" must run temporalio/server:${version} (stack/toolchain.ts builds ${TEMPORAL_SERVER_VERSION})`).toBe(`temporalio/server:${version}`);
+    const configArg = /--config-file[= ](\S+)/.exec(commandOf('temporal'))?.[1];
+    expect(configArg, 'service "temporal" must start temporal-server with --config-file').toBeDefined();
+    expect(repoFileRunBy('temporal', configArg as string), `service "temporal": --config-file ${configArg} must be this repo's ${TEMPORAL_SERVER_CONFIG}, mounted`).toBe(path.join(REPO, TEMPORAL_SERVER_CONFIG));
+  });
+
+  it.each([
+    ['temporal-schema', TEMPORAL_SCHEMA_SCRIPT],
+    ['temporal-setup', TEMPORAL_NAMESPACE_SCRIPT],
+  ])('%s runs %s, as the cluster stack does', (name, script) => {
+    expect(imageOf(name), `service "${name}" must run temporalio/admin-tools:${version}, the tools of the server's version`).toBe(`temporalio/admin-tools:${version}`);
+    const run = /^sh (\S+)/.exec(commandOf(name))?.[1];
+    expect(run, `service "${name}" must run a script with sh`).toBeDefined();
+    expect(repoFileRunBy(name, run as string), `service "${name}" must run this repo's ${script}, mounted`).toBe(path.join(REPO, script));
+  });
+
+  it('sets every variable the server config and the schema script need, as the cluster stack does, with the same databases', () => {
+    const config = fs.readFileSync(path.join(REPO, TEMPORAL_SERVER_CONFIG), 'utf8');
+    // {{ env "NAME" }} with no | default: the server cannot start without it
+    const required = [...config.matchAll(/env "([A-Z_]+)"(?!\s*\|\s*default)/g)].map((m) => m[1] as string);
+    const schema = fs.readFileSync(path.join(REPO, TEMPORAL_SCHEMA_SCRIPT), 'utf8');
+    const schemaRequired = [...schema.matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1] as string);
+    const cluster = temporalServerEnv({ host: '127.0.0.1', port: 5432, user: 'u', password: 'p' }, DEFAULT_TEMPORAL_SERVER_PORTS);
+    for (const name of new Set(required)) {
+      expect(envOf('temporal')[name], `service "temporal" must set ${name}, which ${TEMPORAL_SERVER_CONFIG} reads with no default`).toBeTruthy();
+      expect(cluster[name], `stack/temporal-server.ts (temporalServerEnv) must set ${name}, which ${TEMPORAL_SERVER_CONFIG} reads with no default`).toBeTruthy();
+    }
+    for (const name of new Set(schemaRequired)) {
+      expect(envOf('temporal-schema')[name], `service "temporal-schema" must set ${name}, which ${TEMPORAL_SCHEMA_SCRIPT} requires`).toBeTruthy();
+      expect(cluster[name], `temporalServerEnv must set ${name}, which ${TEMPORAL_SCHEMA_SCRIPT} requires`).toBeTruthy();
+    }
+    for (const name of ['temporal', 'temporal-schema']) {
+      expect(envOf(name).DBNAME ?? 'temporal', `service "${name}": DBNAME`).toBe(TEMPORAL_DATABASES.history);
+      expect(envOf(name).VISIBILITY_DBNAME ?? 'temporal_visibility', `service "${name}": VISIBILITY_DBNAME`).toBe(TEMPORAL_DATABASES.visibility);
+    }
+    expect([cluster.DBNAME, cluster.VISIBILITY_DBNAME]).toEqual([TEMPORAL_DATABASES.history, TEMPORAL_DATABASES.visibility]);
   });
 });
 
@@ -611,14 +655,13 @@ describe('timeout budget across the edge and the api (docs/design.md, "Timeout b
 // ---- deploy/temporal-dynamic-config.yaml ---------------------------------------
 
 describe('the Temporal server runs with the dynamic config the dev server has', () => {
-  it('mounts a dynamic config file at the path DYNAMIC_CONFIG_FILE_PATH names, with eager activities and eager workflow start on', () => {
-    const relative = envOf('temporal').DYNAMIC_CONFIG_FILE_PATH;
-    expect(relative, 'service "temporal" must set DYNAMIC_CONFIG_FILE_PATH (auto-setup reads it, relative to /etc/temporal)').toBeTruthy();
-    const target = path.posix.join('/etc/temporal', relative as string);
-    const mount = (service('temporal').volumes ?? []).map(String).find((v) => v.split(':')[1] === target);
-    expect(mount, `service "temporal" must mount a file at ${target}, the path DYNAMIC_CONFIG_FILE_PATH names`).toBeDefined();
-    const file = path.resolve(COMPOSE_DIR, (mount as string).split(':')[0] as string);
-    const values = parse(fs.readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
+  it('runs the dynamic config file deploy/temporal-server.yaml names, mounted, with eager activities and eager workflow start on', () => {
+    const config = parse(fs.readFileSync(path.join(REPO, TEMPORAL_SERVER_CONFIG), 'utf8').replace(/\{\{[^}]*\}\}/g, 'x')) as { dynamicConfigClient?: { filepath?: string } };
+    const relative = config.dynamicConfigClient?.filepath;
+    expect(relative, `${TEMPORAL_SERVER_CONFIG} must name a dynamic config file (dynamicConfigClient.filepath)`).toBeTruthy();
+    const file = repoFileRunBy('temporal', relative as string);
+    expect(file, `service "temporal" must mount the file ${relative} names, relative to its working_dir`).toBeDefined();
+    const values = parse(fs.readFileSync(file as string, 'utf8')) as Record<string, { value: unknown }[]>;
     for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
       expect(values[key]?.[0]?.value, `${file}: ${key} must be ${String(value)}, as on the dev server (stack/temporal-dev-server.ts)`).toBe(value);
     }
