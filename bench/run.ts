@@ -5,9 +5,12 @@
 //   durable/plain ratio R (durable X/s, plain Y/s); durable/engine-floor F; fresh p50 P ms, p99 A ms; replay p99 B ms
 // `npm run bench -- --compare baseline,<variant>[,...] [--quick] [--rate N]`
 // measures settings before and after in one run (bench/variants.ts).
+// `npm run bench -- --topology cluster [--quick] [--workers 1,2]` measures the
+// cluster with one and with two worker processes (bench/cluster-run.ts).
 import os from 'node:os';
 import { BenchStack } from './bench-stack';
 import { runBench, type BenchFigures } from './bench-run';
+import { runClusterBench } from './cluster-run';
 import { runComparison } from './compare-run';
 import { FULL, QUICK } from './durations';
 import { table, writeResults } from './report';
@@ -40,6 +43,34 @@ async function main(): Promise<void> {
   const durations = quick ? QUICK : FULL;
   const before = machine();
   log(`${quick ? 'quick' : 'full'}${soak ? ' + soak' : ''} run on ${before.cpus} cores (${before.cpuModel}), load average ${before.loadAverage.join(' ')}`);
+
+  const topology = argValue(args, '--topology') ?? 'dev';
+  if (topology !== 'dev' && topology !== 'cluster') throw new Error(`--topology takes dev or cluster, got ${topology}`);
+  if (topology === 'cluster') {
+    const counts = (argValue(args, '--workers') ?? '1,2').split(',').map(Number);
+    if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 2)) throw new Error('--workers takes a list of 1 and 2, e.g. 1,2');
+    const figures = await runClusterBench(counts, durations, log);
+    const parts = [...new Set(figures.flatMap((f) => Object.keys(f.cpuPercent)))];
+    console.log(`\ncluster: fresh checkouts through the front over two apis, checkouts on the worker processes (${quick ? 'quick' : 'full'}; load average at start ${before.loadAverage.join(' ')})`);
+    console.log(
+      table(
+        ['worker processes', 'max sustained /s', 'p50 ms', 'p99 ms', 'errors', 'CPU ms/checkout'],
+        figures.map((f) => [
+          f.workers,
+          `${f.maxRate}${f.confirmed ? '' : ' (unconfirmed)'}`,
+          f.atMax.p50Ms,
+          f.atMax.p99Ms,
+          f.atMax.errors,
+          Math.round(Object.values(f.cpuMsPerCheckout).reduce((a, b) => a + b, 0) * 10) / 10,
+        ]),
+      ),
+    );
+    console.log('\nwhere the CPU goes at the maximum rate (% of one core; 2 cores = 200 %)');
+    console.log(table(['worker processes', ...parts], figures.map((f) => [f.workers, ...parts.map((p) => f.cpuPercent[p] ?? 0)])));
+    const files = writeResults(`cluster-${stamp()}`, { machine: before, machineAfter: machine(), quick, figures });
+    log(`figures: ${files.join(', ')}`);
+    return;
+  }
 
   const compare = argValue(args, '--compare');
   if (compare) {
