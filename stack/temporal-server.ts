@@ -6,7 +6,7 @@
 // operator API. What differs here is only the environment those files read.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type TLSConfig } from '@temporalio/client';
 import type { TemporalServerTools } from './toolchain';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -111,7 +111,13 @@ export interface RunningTemporalServer {
 }
 
 /** Starts the server with deploy/temporal-server.yaml and waits until its frontend answers. */
-export async function startTemporalServer(server: string, env: Record<string, string>, log: Log = () => undefined): Promise<RunningTemporalServer> {
+export async function startTemporalServer(
+  server: string,
+  env: Record<string, string>,
+  log: Log = () => undefined,
+  /** how to reach its frontend when it serves TLS (deploy/temporal-server.yaml's TEMPORAL_TLS_SERVER_*) */
+  tls?: TLSConfig,
+): Promise<RunningTemporalServer> {
   const child = spawn(server, ['--config-file', TEMPORAL_SERVER_CONFIG, '--allow-no-auth', 'start'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -129,7 +135,7 @@ export async function startTemporalServer(server: string, env: Record<string, st
     clearTimeout(timer);
   };
   try {
-    await waitForFrontend(address, child, tail);
+    await waitForFrontend(address, child, tail, tls);
   } catch (err) {
     await stop();
     throw err;
@@ -137,14 +143,14 @@ export async function startTemporalServer(server: string, env: Record<string, st
   return { address, port, process: child, tail, stop };
 }
 
-async function waitForFrontend(address: string, child: ChildProcess, tail: () => string, timeoutMs = 120_000): Promise<void> {
+async function waitForFrontend(address: string, child: ChildProcess, tail: () => string, tls: TLSConfig | undefined, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`the Temporal server exited (${child.signalCode ?? `code ${child.exitCode}`}) before its frontend at ${address} answered; its output ended:\n${tail().slice(-3_000)}`);
     }
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      const connection = await Connection.connect({ address, connectTimeout: 1_000, tls });
       try {
         await connection.workflowService.getSystemInfo({});
         return;

@@ -595,8 +595,8 @@ describe('docker-compose runs Temporal from the files npm run start:cluster uses
   });
 
   it('sets every variable the server config and the schema script need, as the cluster stack does, with the same databases', () => {
-    const config = fs.readFileSync(path.join(REPO, TEMPORAL_SERVER_CONFIG), 'utf8');
-    // {{ env "NAME" }} with no | default: the server cannot start without it
+    // {{ env "NAME" }} with no | default, outside an {{ if }} block: the server cannot start without it
+    const config = fs.readFileSync(path.join(REPO, TEMPORAL_SERVER_CONFIG), 'utf8').replace(/\{\{-?\s*if\b[\s\S]*?\{\{-?\s*end\s*\}\}/g, '');
     const required = [...config.matchAll(/env "([A-Z_]+)"(?!\s*\|\s*default)/g)].map((m) => m[1] as string);
     const schema = fs.readFileSync(path.join(REPO, TEMPORAL_SCHEMA_SCRIPT), 'utf8');
     const schemaRequired = [...schema.matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1] as string);
@@ -656,7 +656,8 @@ describe('timeout budget across the edge and the api (docs/design.md, "Timeout b
 
 describe('the Temporal server runs with the dynamic config the dev server has', () => {
   it('runs the dynamic config file deploy/temporal-server.yaml names, mounted, with eager activities and eager workflow start on', () => {
-    const config = parse(fs.readFileSync(path.join(REPO, TEMPORAL_SERVER_CONFIG), 'utf8').replace(/\{\{[^}]*\}\}/g, 'x')) as { dynamicConfigClient?: { filepath?: string } };
+    const template = fs.readFileSync(path.join(REPO, TEMPORAL_SERVER_CONFIG), 'utf8');
+    const config = parse(template.replace(/\{\{-?\s*if\b[\s\S]*?\{\{-?\s*end\s*\}\}/g, '').replace(/\{\{[^}]*\}\}/g, 'x')) as { dynamicConfigClient?: { filepath?: string } };
     const relative = config.dynamicConfigClient?.filepath;
     expect(relative, `${TEMPORAL_SERVER_CONFIG} must name a dynamic config file (dynamicConfigClient.filepath)`).toBeTruthy();
     const file = repoFileRunBy('temporal', relative as string);
