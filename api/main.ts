@@ -49,7 +49,15 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
+  // Ctrl-C under npm start reaches this process and the supervisor's SIGTERM follows: one stop, not
+  // two (a second server.close() throws ERR_SERVER_NOT_RUNNING)
+  let stopping = false;
   const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.info({ signal }, 'api already stopping');
+      return;
+    }
+    stopping = true;
     logger.info({ signal }, 'api stopping');
     stopSweeper();
     // the requests held first, then the hosted Worker's tasks (within the worker's grace)
@@ -62,8 +70,8 @@ async function main(): Promise<void> {
     await tracing.shutdown();
     process.exit(0);
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 /**
