@@ -4,9 +4,10 @@
 // checkouts it sustains (rate-search.ts), then a phase at that rate in which
 // the CPU every part uses is metered, so the figures say where the CPU goes.
 //
-// The apis start checkouts through the task queue here (API_EAGER_START=0):
-// with eager start the apis' hosted workers run the happy path and the worker
-// processes, whose number is what is measured, would hold almost nothing.
+// By default the apis start checkouts eagerly, as deployed: their hosted
+// workers run the happy path and the worker processes hold retries, timers
+// and webhooks. --no-eager starts them through the task queue, so the worker
+// processes carry every checkout (docs/performance.md says what that shows).
 import { ClusterStack } from '../stack/cluster-stack';
 import { THROWAWAY_ENV } from '../stack/env';
 import { freshCheckouts } from './checkout-requests';
@@ -16,6 +17,7 @@ import { findMaxSustainedRate, runPhase, WARM_UP_RATE, type LoadTarget, type Ste
 
 export interface ClusterFigures {
   workers: number;
+  eagerStart: boolean;
   maxRate: number;
   confirmed: boolean;
   atMax: StepFigures;
@@ -31,18 +33,18 @@ const NO_LIMITS = {
   MAX_IN_FLIGHT_CHECKOUTS: '100000',
 };
 
-export async function runClusterBench(workerCounts: number[], d: Durations, log: (line: string) => void): Promise<ClusterFigures[]> {
+export async function runClusterBench(workerCounts: number[], d: Durations, log: (line: string) => void, eagerStart = true): Promise<ClusterFigures[]> {
   const figures: ClusterFigures[] = [];
   for (const workers of workerCounts) {
-    log(`cluster with ${workers} worker process(es): starting (Temporal server on Postgres, two apis, the front)`);
+    log(`cluster with ${workers} worker process(es), eager start ${eagerStart ? 'on' : 'off'}: starting (Temporal server on Postgres, two apis, the front)`);
     const cluster = await ClusterStack.start({
       workers,
-      env: { ...THROWAWAY_ENV, ...NO_LIMITS, API_EAGER_START: '0' },
+      env: { ...THROWAWAY_ENV, ...NO_LIMITS, API_EAGER_START: eagerStart ? '1' : '0' },
       tmpPrefix: 'checkout-bench-cluster-',
       progress: (line) => log(`  ${line}`),
     });
     try {
-      figures.push(await measure(cluster, workers, d, log));
+      figures.push(await measure(cluster, workers, eagerStart, d, log));
     } catch (err) {
       log(`the run failed; the last output of each process:\n${cluster.local.tails()}`);
       throw err;
@@ -53,11 +55,11 @@ export async function runClusterBench(workerCounts: number[], d: Durations, log:
   return figures;
 }
 
-async function measure(cluster: ClusterStack, workers: number, d: Durations, log: (line: string) => void): Promise<ClusterFigures> {
+async function measure(cluster: ClusterStack, workers: number, eagerStart: boolean, d: Durations, log: (line: string) => void): Promise<ClusterFigures> {
   const apiKey = cluster.local.apiKey;
   if (!apiKey) throw new Error('the cluster made no development key');
   const target: LoadTarget = {
-    name: `cluster, ${workers} worker(s)`,
+    name: `cluster, ${workers} worker(s)${eagerStart ? '' : ', no eager start'}`,
     origin: cluster.frontUrl,
     request: freshCheckouts(`cluster${workers}`, apiKey),
     expectedStatus: 201,
@@ -85,5 +87,5 @@ async function measure(cluster: ClusterStack, workers: number, d: Durations, log
   used['bench + front'] = (bench.user + bench.system) / 1_000;
   const cpuMsPerCheckout = perAnswer(used, idle, d.latencyMs, figures.ok);
   const cpuPercent = Object.fromEntries(Object.entries(used).map(([part, ms]) => [part, Math.round((ms / d.latencyMs) * 1_000) / 10]));
-  return { workers, maxRate: search.maxRate, confirmed: search.confirmation !== undefined, atMax: figures, cpuMsPerCheckout, cpuPercent };
+  return { workers, eagerStart, maxRate: search.maxRate, confirmed: search.confirmation !== undefined, atMax: figures, cpuMsPerCheckout, cpuPercent };
 }

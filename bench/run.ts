@@ -5,7 +5,7 @@
 //   durable/plain ratio R (durable X/s, plain Y/s); durable/engine-floor F; fresh p50 P ms, p99 A ms; replay p99 B ms
 // `npm run bench -- --compare baseline,<variant>[,...] [--quick] [--rate N]`
 // measures settings before and after in one run (bench/variants.ts).
-// `npm run bench -- --topology cluster [--quick] [--workers 1,2]` measures the
+// `npm run bench -- --topology cluster [--quick] [--workers 1,2] [--no-eager]` measures the
 // cluster with one and with two worker processes (bench/cluster-run.ts).
 import os from 'node:os';
 import { BenchStack } from './bench-stack';
@@ -49,9 +49,11 @@ async function main(): Promise<void> {
   if (topology === 'cluster') {
     const counts = (argValue(args, '--workers') ?? '1,2').split(',').map(Number);
     if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 2)) throw new Error('--workers takes a list of 1 and 2, e.g. 1,2');
-    const figures = await runClusterBench(counts, durations, log);
+    const eager = !args.includes('--no-eager');
+    const figures = await runClusterBench(counts, durations, log, eager);
     const parts = [...new Set(figures.flatMap((f) => Object.keys(f.cpuPercent)))];
-    console.log(`\ncluster: fresh checkouts through the front over two apis, checkouts on the worker processes (${quick ? 'quick' : 'full'}; load average at start ${before.loadAverage.join(' ')})`);
+    const where = eager ? 'started eagerly on the apis\' hosted workers' : 'started through the task queue, run on the worker processes';
+    console.log(`\ncluster: fresh checkouts through the front over two apis, ${where} (${quick ? 'quick' : 'full'}; load average at start ${before.loadAverage.join(' ')})`);
     console.log(
       table(
         ['worker processes', 'max sustained /s', 'p50 ms', 'p99 ms', 'errors', 'CPU ms/checkout'],
