@@ -568,6 +568,11 @@ describe('docker-compose.yml', () => {
 
 // ---- one set of Temporal files for docker-compose and npm run start:cluster ------
 
+/** deploy/temporal-server.yaml without its {{ if }} ... {{ end }} blocks (settings that apply only when a variable is set, e.g. TLS). */
+function serverConfigWithoutOptionalBlocks(): string {
+  return fs.readFileSync(path.join(REPO, TEMPORAL_SERVER_CONFIG), 'utf8').replace(/\{\{-?\s*if\b[\s\S]*?\{\{-?\s*end\s*\}\}/g, '');
+}
+
 /** The repo file a service runs: a path in its command, resolved through its working_dir and bind mounts. */
 function repoFileRunBy(name: string, containerPath: string): string | undefined {
   const workingDir = (service(name) as Service & { working_dir?: string }).working_dir ?? '/';
@@ -596,7 +601,7 @@ describe('docker-compose runs Temporal from the files npm run start:cluster uses
 
   it('sets every variable the server config and the schema script need, as the cluster stack does, with the same databases', () => {
     // {{ env "NAME" }} with no | default, outside an {{ if }} block: the server cannot start without it
-    const config = fs.readFileSync(path.join(REPO, TEMPORAL_SERVER_CONFIG), 'utf8').replace(/\{\{-?\s*if\b[\s\S]*?\{\{-?\s*end\s*\}\}/g, '');
+    const config = serverConfigWithoutOptionalBlocks();
     const required = [...config.matchAll(/env "([A-Z_]+)"(?!\s*\|\s*default)/g)].map((m) => m[1] as string);
     const schema = fs.readFileSync(path.join(REPO, TEMPORAL_SCHEMA_SCRIPT), 'utf8');
     const schemaRequired = [...schema.matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1] as string);
@@ -656,8 +661,7 @@ describe('timeout budget across the edge and the api (docs/design.md, "Timeout b
 
 describe('the Temporal server runs with the dynamic config the dev server has', () => {
   it('runs the dynamic config file deploy/temporal-server.yaml names, mounted, with eager activities and eager workflow start on', () => {
-    const template = fs.readFileSync(path.join(REPO, TEMPORAL_SERVER_CONFIG), 'utf8');
-    const config = parse(template.replace(/\{\{-?\s*if\b[\s\S]*?\{\{-?\s*end\s*\}\}/g, '').replace(/\{\{[^}]*\}\}/g, 'x')) as { dynamicConfigClient?: { filepath?: string } };
+    const config = parse(serverConfigWithoutOptionalBlocks().replace(/\{\{[^}]*\}\}/g, 'x')) as { dynamicConfigClient?: { filepath?: string } };
     const relative = config.dynamicConfigClient?.filepath;
     expect(relative, `${TEMPORAL_SERVER_CONFIG} must name a dynamic config file (dynamicConfigClient.filepath)`).toBeTruthy();
     const file = repoFileRunBy('temporal', relative as string);
