@@ -119,13 +119,10 @@ export class DrillStack {
         ...workerMetrics.slice(0, this.workers.length).map((p, i) => ({ process: `worker ${i + 1}`, url: url(p) })),
       ];
     }
-    const env = { ...this.options.env };
-    return [
-      ['api', Number(env.API_METRICS_PORT ?? 0)],
-      ['worker', Number(env.WORKER_METRICS_PORT ?? 0)],
-    ]
-      .filter(([, port]) => Number(port) > 0)
-      .map(([process, port]) => ({ process: String(process), url: url(Number(port)) }));
+    const ports = { api: Number(this.options.env?.API_METRICS_PORT ?? 0), worker: Number(this.options.env?.WORKER_METRICS_PORT ?? 0) };
+    return Object.entries(ports)
+      .filter(([, port]) => port > 0)
+      .map(([process, port]) => ({ process, url: url(port) }));
   }
 
   get stubUrl(): string {
