@@ -3,6 +3,7 @@
 import express from 'express';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
+import { CapacityGate } from './capacity';
 import { FaultController, faultUpdateSchema, type FaultMode, type FaultSettings } from './faults';
 import { IdempotencyStore } from './idempotency';
 import { Ledger } from './ledger';
@@ -40,6 +41,7 @@ export function createStub(options: StubOptions): Stub {
     ledger: new Ledger(),
     idempotency: new IdempotencyStore(),
     counts: { attempts: 0, replays: 0, faults_injected: 0, declines: 0 },
+    capacity: { charges: new CapacityGate(), refunds: new CapacityGate() },
   };
 
   const app = express();

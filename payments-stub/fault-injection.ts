@@ -1,15 +1,38 @@
-// The fault picked for each provider call (POST /charges, POST /refunds): what
-// a caller of a real provider must survive, injected in front of the operation.
+// What a caller of a real provider must survive, in front of each provider
+// operation (POST /charges, POST /refunds): first the endpoint's capacity (a
+// slot, a wait in its queue, or shed), then the fault picked for the request,
+// both holding the slot as long as they last.
 import type { Request, RequestHandler } from 'express';
+import type { CapacityEndpoint } from './capacity';
+import { inService } from './capacity';
 import { errorBody, send, type Reply } from './http-json';
 import type { StubState } from './state';
 
 export function withFaults(
-  state: Pick<StubState, 'faults' | 'counts' | 'logger'>,
+  state: Pick<StubState, 'faults' | 'counts' | 'logger' | 'capacity'>,
+  endpoint: CapacityEndpoint,
   operation: (req: Request) => Promise<Reply>,
 ): RequestHandler {
   const { faults, counts, logger } = state;
+  const gate = state.capacity[endpoint];
   return async (req, res) => {
+    const admission = await gate.enter();
+    if (!admission.admitted) {
+      res.set('Retry-After', '1');
+      send(res, { status: 503, body: errorBody('overloaded', 'The provider is over capacity: try again later.') });
+      return;
+    }
+    try {
+      const reply = await inService(admission.serviceMs, () => faulted(req));
+      gate.served(req.socket.destroyed || res.destroyed);
+      if (reply) send(res, reply);
+    } finally {
+      admission.release();
+    }
+  };
+
+  /** The answer to send, or undefined when the fault drops the connection. */
+  async function faulted(req: Request): Promise<Reply | undefined> {
     const fault = faults.pick();
     if (fault !== 'ok') {
       counts.faults_injected++;
@@ -17,24 +40,21 @@ export function withFaults(
     }
     switch (fault) {
       case 'error':
-        send(res, { status: 500, body: errorBody('internal_error', 'Injected fault: internal error.') });
-        return;
+        return { status: 500, body: errorBody('internal_error', 'Injected fault: internal error.') };
       case 'unavailable':
-        res.set('Retry-After', '1');
-        send(res, { status: 503, body: errorBody('service_unavailable', 'Injected fault: try again later.') });
-        return;
+        return { status: 503, body: errorBody('service_unavailable', 'Injected fault: try again later.'), headers: { 'Retry-After': '1' } };
       case 'hang':
         // Nothing is applied; once the hang is lifted the request is dropped, not served late.
         await faults.untilHangEnds();
         req.socket.destroy();
-        return;
+        return undefined;
     }
     const reply = await operation(req);
     if (fault === 'lost_response') {
       // The work is done; only the answer is lost on the way back.
       req.socket.destroy();
-      return;
+      return undefined;
     }
-    send(res, reply);
-  };
+    return reply;
+  }
 }

@@ -7,6 +7,7 @@ import type { StoredAnswer } from './idempotency';
 /** An answer to send; `replayed` marks one served again from an idempotency key. */
 export interface Reply extends StoredAnswer {
   replayed?: boolean;
+  headers?: Record<string, string>;
 }
 
 // Provider requests are small; a bigger body is refused with 413 before any work.
@@ -19,6 +20,7 @@ const sinceQuery = z.object({
 
 export function send(res: Response, reply: Reply): void {
   if (reply.replayed) res.set('Idempotent-Replayed', 'true');
+  if (reply.headers) res.set(reply.headers);
   res.status(reply.status).json(reply.body);
 }
 

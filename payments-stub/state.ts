@@ -1,6 +1,7 @@
 // What the route handlers share, built once per stub and passed in, so the
 // handlers stay plain functions and two stubs in one process never mix.
 import type { Logger } from 'pino';
+import type { CapacityEndpoint, CapacityGate } from './capacity';
 import type { FaultController } from './faults';
 import type { IdempotencyStore } from './idempotency';
 import type { Ledger } from './ledger';
@@ -19,4 +20,6 @@ export interface StubState {
   ledger: Ledger;
   idempotency: IdempotencyStore;
   counts: Counts;
+  /** The capacity model of each provider endpoint (off until PUT /faults sets it). */
+  capacity: Record<CapacityEndpoint, CapacityGate>;
 }

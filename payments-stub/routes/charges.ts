@@ -55,7 +55,7 @@ export function chargeRoutes(app: Express, state: StubState): void {
       next();
     },
     readJsonBody,
-    withFaults(state, (req) => runIdempotent(state, req, createCharge)),
+    withFaults(state, 'charges', (req) => runIdempotent(state, req, createCharge)),
   );
 
   app.get('/charges', (req, res) => {

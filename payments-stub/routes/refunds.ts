@@ -40,7 +40,7 @@ export function refundRoutes(app: Express, state: StubState): void {
     },
   };
 
-  app.post('/refunds', readJsonBody, withFaults(state, (req) => runIdempotent(state, req, createRefund)));
+  app.post('/refunds', readJsonBody, withFaults(state, 'refunds', (req) => runIdempotent(state, req, createRefund)));
 
   // Every refund applied (optionally ?since=, unix seconds).
   app.get('/refunds', (req, res) => {

@@ -29,11 +29,20 @@ interface ListedCharge {
   refunded: boolean;
 }
 
+interface CapacityStats {
+  in_service: number;
+  queue: number;
+  shed: number;
+  served: number;
+  abandoned: number;
+}
+
 interface Stats {
   attempts: number;
   charges_applied: number;
   replays: number;
   faults_injected: number;
+  capacity: { charges: CapacityStats; refunds: CapacityStats };
 }
 
 interface Answer<T> {
@@ -54,7 +63,7 @@ afterAll(async () => {
 
 // Every test that touches faults leaves them as it found them.
 afterEach(async () => {
-  await setFaults({ mode: 'ok', latency_ms: 0, fail_rate: null });
+  await setFaults({ mode: 'ok', latency_ms: 0, fail_rate: null, capacity: { charges: null, refunds: null } });
 });
 
 const newKey = (): string => `test-${randomUUID()}`;
@@ -250,13 +259,24 @@ describe('payments stub', () => {
   });
 
   it('shows and validates fault settings', async () => {
-    expect((await get('/faults')).body).toEqual({ latency_ms: 0, fail_rate: null, mode: 'ok' });
+    const off = { charges: null, refunds: null };
+    expect((await get('/faults')).body).toEqual({ latency_ms: 0, fail_rate: null, mode: 'ok', capacity: off });
     const set = await setFaults({ mode: 'error', fail_rate: 0.25 });
     expect(set.status).toBe(200);
-    expect(set.body).toEqual({ latency_ms: 0, fail_rate: 0.25, mode: 'error' });
+    expect(set.body).toEqual({ latency_ms: 0, fail_rate: 0.25, mode: 'error', capacity: off });
     expect((await get('/faults')).body).toEqual(set.body);
 
-    for (const bad of [{ mode: 'explode' }, { fail_rate: 1.5 }, { latency_ms: -1 }, { latency_ms: 'slow' }, { latncy_ms: 5 }]) {
+    const bads = [
+      { mode: 'explode' },
+      { fail_rate: 1.5 },
+      { latency_ms: -1 },
+      { latency_ms: 'slow' },
+      { latncy_ms: 5 },
+      { capacity: { charges: { capacity_rps: 0 } } },
+      { capacity: { charges: { capacity_rps: 10, concurrency: 0.5 } } },
+      { capacity: { payouts: { capacity_rps: 10 } } },
+    ];
+    for (const bad of bads) {
       const res = await setFaults(bad);
       expect(res.status).toBe(400);
       expect((res.body as ErrorBody).error.code).toBe('invalid_request');
@@ -333,6 +353,90 @@ describe('payments stub', () => {
       listed = await chargesWithKey(key);
     }
     expect(listed).toHaveLength(1);
+  });
+
+  it('serves capacity_rps with a queue, and sheds beyond it with 503 and Retry-After', async () => {
+    // 2 in service for 2 / 20 s = 100 ms each, 3 waiting, the rest shed
+    const set = await setFaults({ capacity: { charges: { capacity_rps: 20, concurrency: 2, queue_limit: 3 } } });
+    expect((set.body as { capacity: unknown }).capacity).toEqual({ charges: { capacity_rps: 20, concurrency: 2, queue_limit: 3 }, refunds: null });
+    const before = (await stats()).capacity.charges;
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const res = await post<ErrorBody>('/charges', card, newKey());
+        return { status: res.status, retryAfter: res.headers.get('retry-after'), code: res.body.error?.code, ms: performance.now() - started };
+      }),
+    );
+    const served = answers.filter((a) => a.status === 200);
+    const shed = answers.filter((a) => a.status === 503);
+    expect(served).toHaveLength(5);
+    expect(shed).toHaveLength(5);
+    expect(shed.every((a) => a.retryAfter === '1' && a.code === 'overloaded')).toBe(true);
+    // shed at the door, before any service time; the fifth served waited for two rounds of it
+    expect(Math.max(...shed.map((a) => a.ms))).toBeLessThan(Math.min(...served.map((a) => a.ms)));
+    expect(Math.max(...served.map((a) => a.ms))).toBeGreaterThanOrEqual(290);
+    const after = (await stats()).capacity.charges;
+    expect({ shed: after.shed - before.shed, served: after.served - before.served, queue: after.queue, in_service: after.in_service }).toEqual({
+      shed: 5,
+      served: 5,
+      queue: 0,
+      in_service: 0,
+    });
+  });
+
+  it('keeps a slot held by a hanging request, and serves the queue once the hang lifts', async () => {
+    await setFaults({ mode: 'hang', capacity: { charges: { capacity_rps: 100, concurrency: 1, queue_limit: 5 } } });
+    const hung = post('/charges', card, newKey(), AbortSignal.timeout(5_000)).catch((err: Error) => err);
+    await sleep(100);
+    await setFaults({ mode: 'ok' }); // lifts the hang: the held request is dropped, the next one gets the slot
+    const queued = await post('/charges', card, newKey());
+    expect(queued.status).toBe(200);
+    expect(await hung).toBeInstanceOf(Error);
+
+    // a hang holds the only slot: the next request waits in the queue, visible in GET /stats
+    await setFaults({ mode: 'hang' });
+    const held = post('/charges', card, newKey(), AbortSignal.timeout(5_000)).catch((err: Error) => err);
+    await sleep(100);
+    const waiting = post('/charges', card, newKey());
+    await sleep(100);
+    expect((await stats()).capacity.charges).toMatchObject({ in_service: 1, queue: 1 });
+    await setFaults({ mode: 'ok' });
+    expect((await waiting).status).toBe(200);
+    expect(await held).toBeInstanceOf(Error);
+  });
+
+  it('serves a queued request whose caller has gone, charging it and counting it abandoned', async () => {
+    // one slot of 200 ms: the second caller gives up while it waits
+    await setFaults({ capacity: { charges: { capacity_rps: 5, concurrency: 1, queue_limit: 5 } } });
+    const before = (await stats()).capacity.charges;
+    const first = post('/charges', card, newKey());
+    const goneKey = newKey();
+    await expect(post('/charges', card, goneKey, AbortSignal.timeout(100))).rejects.toThrow();
+    expect((await first).status).toBe(200);
+    // counted when its service time is over, 200 ms after its turn came
+    let after = (await stats()).capacity.charges;
+    for (let i = 0; i < 40 && after.served - before.served < 2; i++) {
+      await sleep(50);
+      after = (await stats()).capacity.charges;
+    }
+    expect(await chargesWithKey(goneKey)).toHaveLength(1);
+    expect(after.abandoned - before.abandoned).toBe(1);
+    expect(after.served - before.served).toBe(2);
+  });
+
+  it('limits each endpoint on its own: refunds are not held by a saturated /charges', async () => {
+    const charge = await post<ChargeBody>('/charges', card, newKey());
+    // one slot held 1 s by each charge, no queue
+    await setFaults({ capacity: { charges: { capacity_rps: 1, concurrency: 1, queue_limit: 0 } } });
+    const holding = post('/charges', card, newKey());
+    await sleep(100);
+    expect((await post('/charges', card, newKey())).status).toBe(503);
+    const started = performance.now();
+    const refund = await post('/refunds', { charge_id: charge.body.id }, newKey());
+    expect(refund.status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(800);
+    expect((await holding).status).toBe(200);
+    expect((await stats()).capacity.refunds.shed).toBe(0);
   });
 
   it('filters GET /charges with since', async () => {
