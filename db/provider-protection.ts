@@ -4,7 +4,9 @@
 //   minVolume calls have ended, stays open openMs, then lets one probe through
 //   (half-open); the probe's outcome closes or reopens it;
 // - retry budget: retries (calls for a key the provider has already seen) are
-//   at most `ratio` of first calls over windowMs, with a floor of minPerWindow.
+//   at most `ratio` of first calls over windowMs, with a floor of minPerWindow;
+//   a call the open breaker refused before it was ever made counts as a retry
+//   when it comes back: the backlog drains under the budget, no herd on close.
 // Times come from the database clock, so workers on different hosts agree.
 import type { Run } from './deadline';
 import { inTransaction, type Pool } from './pool';
@@ -53,11 +55,14 @@ export class ProviderProtection {
       ).rows[0];
       if (!row) throw new Error(`no breaker row for ${this.provider}`);
 
-      if (row.state === 'open' && (row.open_left_ms ?? 0) > 0) {
-        return { admitted: false, reason: 'breaker_open', retryAfterMs: Math.ceil(row.open_left_ms ?? 0) };
-      }
-      if (row.state === 'half_open' && (row.probe_left_ms ?? 0) > 0) {
-        return { admitted: false, reason: 'breaker_open', retryAfterMs: Math.ceil(row.probe_left_ms ?? 0) };
+      const openLeftMs = row.state === 'open' ? (row.open_left_ms ?? 0) : row.state === 'half_open' ? (row.probe_left_ms ?? 0) : 0;
+      if (openLeftMs > 0) {
+        // backlog from now on: admitted later as a retry, under the budget, not all at once when the breaker closes
+        await client.query('INSERT INTO provider_deferred_calls (provider, call_key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          this.provider,
+          callKey,
+        ]);
+        return { admitted: false, reason: 'breaker_open', retryAfterMs: Math.ceil(openLeftMs) };
       }
       let probe = false;
       if (row.state !== 'closed') {
@@ -70,10 +75,11 @@ export class ProviderProtection {
         );
         if (row.state === 'open') transition = ['open', 'half_open'];
       }
-      const seen = await client.query('SELECT 1 FROM provider_calls WHERE provider = $1 AND call_key = $2 LIMIT 1', [
-        this.provider,
-        callKey,
-      ]);
+      const seen = await client.query(
+        `SELECT 1 FROM provider_calls WHERE provider = $1 AND call_key = $2
+         UNION ALL SELECT 1 FROM provider_deferred_calls WHERE provider = $1 AND call_key = $2 LIMIT 1`,
+        [this.provider, callKey],
+      );
       const kind = seen.rowCount ? 'retry' : 'first';
       if (kind === 'retry' && !probe && !(await this.retryAllowed(client))) {
         return { admitted: false, reason: 'retry_budget', retryAfterMs: retryBudget.windowMs };
@@ -129,9 +135,9 @@ export class ProviderProtection {
       }
       // keep the table small: calls older than an hour no longer count for anything
       if (admission.callId % 1000 === 0) {
-        await client.query(`DELETE FROM provider_calls WHERE provider = $1 AND at < clock_timestamp() - interval '1 hour'`, [
-          this.provider,
-        ]);
+        for (const table of ['provider_calls', 'provider_deferred_calls']) {
+          await client.query(`DELETE FROM ${table} WHERE provider = $1 AND at < clock_timestamp() - interval '1 hour'`, [this.provider]);
+        }
       }
     });
     if (transition) this.events.breakerChanged?.(this.provider, ...transition);
