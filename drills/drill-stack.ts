@@ -9,6 +9,7 @@ import { issueApiKey } from '../accounts/issue-key';
 import { pepperOf } from '../accounts/pepper';
 import { loadApiKeyConfig, loadStackConfig } from '../config';
 import { createPool, type Pool } from '../db/pool';
+import type { StubStats } from '../payments-stub/routes/stats';
 import { THROWAWAY_ENV } from '../stack/env';
 import { connectTemporalClient } from '../temporal/client';
 import { drillWorkflowBundle } from './workflow-bundle';
@@ -243,8 +244,8 @@ export class DrillStack {
     if (!res.ok) throw new Error(`PUT /faults answered ${res.status}`);
   }
 
-  async stubStats(): Promise<{ attempts: number; charges_applied: number; replays: number; faults_injected: number }> {
-    return (await (await fetch(`${this.stubUrl}/stats`)).json()) as { attempts: number; charges_applied: number; replays: number; faults_injected: number };
+  async stubStats(): Promise<StubStats> {
+    return (await (await fetch(`${this.stubUrl}/stats`, { signal: AbortSignal.timeout(5_000) })).json()) as StubStats;
   }
 
   /** Waits until no checkout workflow runs and no payment is pending, or the timeout passes. */

@@ -1,12 +1,15 @@
 // Samples the payments stub's /stats on a fixed beat, so a drill can tell how
 // many calls the provider saw per second over time (docs/design.md, "Failure scenarios and drills", scenarios 7 and 8).
 // An optional `extra` reading (e.g. the breaker's state) is taken with each sample.
+import type { StubStats } from '../payments-stub/routes/stats';
 
 export interface ProviderSample<E> {
   /** Seconds since sampling started. */
   t: number;
   /** The stub's POST /charges attempts so far. */
   attempts: number;
+  /** every counter of GET /stats at that moment */
+  stats: StubStats;
   extra: E;
 }
 
@@ -33,10 +36,10 @@ export function sampleProvider<E = undefined>(
       if (!running) break;
       try {
         const [stats, extra] = await Promise.all([
-          fetch(`${stubUrl}/stats`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.json() as Promise<{ attempts: number }>),
+          fetch(`${stubUrl}/stats`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.json() as Promise<StubStats>),
           options.extra ? options.extra() : Promise.resolve(undefined as E),
         ]);
-        samples.push({ t: (performance.now() - started) / 1000, attempts: stats.attempts, extra });
+        samples.push({ t: (performance.now() - started) / 1000, attempts: stats.attempts, stats, extra });
       } catch {
         // a missed sample leaves a gap; the rate over the next one spans it
       }

@@ -51,6 +51,8 @@ export interface CapacityStats {
   served: number;
   /** served after the caller had gone: capacity spent on nobody */
   abandoned: number;
+  /** served with an injected fault instead of the operation */
+  faulted: number;
 }
 
 /** What a request gets at the door: a slot to give back, or shed. */
@@ -60,7 +62,7 @@ export class CapacityGate {
   private settings: CapacitySettings | null = null;
   private inService = 0;
   private readonly waiting: Array<() => void> = [];
-  private readonly counts = { shed: 0, served: 0, abandoned: 0 };
+  private readonly counts = { shed: 0, served: 0, abandoned: 0, faulted: 0 };
 
   get current(): CapacitySettings | null {
     return this.settings && { ...this.settings };
@@ -102,10 +104,10 @@ export class CapacityGate {
     };
   }
 
-  /** Counts a served request, and whether its caller had already gone. */
-  served(callerGone: boolean): void {
+  /** Counts a served request: answered, answered to nobody, or given a fault. */
+  served(outcome: 'answered' | 'abandoned' | 'faulted'): void {
     this.counts.served++;
-    if (callerGone) this.counts.abandoned++;
+    if (outcome !== 'answered') this.counts[outcome]++;
   }
 
   private admitWaiting(): void {

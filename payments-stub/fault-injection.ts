@@ -3,8 +3,8 @@
 // slot, a wait in its queue, or shed), then the fault picked for the request,
 // both holding the slot as long as they last.
 import type { Request, RequestHandler } from 'express';
-import type { CapacityEndpoint } from './capacity';
-import { inService } from './capacity';
+import { inService, type CapacityEndpoint } from './capacity';
+import type { FaultMode } from './faults';
 import { errorBody, send, type Reply } from './http-json';
 import type { StubState } from './state';
 
@@ -23,16 +23,17 @@ export function withFaults(
       return;
     }
     try {
-      const reply = await inService(admission.serviceMs, () => faulted(req));
-      gate.served(req.socket.destroyed || res.destroyed);
+      const { fault, reply } = await inService(admission.serviceMs, () => faulted(req));
+      // a caller gone before a good answer: capacity spent on nobody
+      gate.served(fault !== 'ok' ? 'faulted' : req.socket.destroyed || res.destroyed ? 'abandoned' : 'answered');
       if (reply) send(res, reply);
     } finally {
       admission.release();
     }
   };
 
-  /** The answer to send, or undefined when the fault drops the connection. */
-  async function faulted(req: Request): Promise<Reply | undefined> {
+  /** The fault picked and the answer to send, none when the fault drops the connection. */
+  async function faulted(req: Request): Promise<{ fault: FaultMode; reply?: Reply }> {
     const fault = faults.pick();
     if (fault !== 'ok') {
       counts.faults_injected++;
@@ -40,21 +41,24 @@ export function withFaults(
     }
     switch (fault) {
       case 'error':
-        return { status: 500, body: errorBody('internal_error', 'Injected fault: internal error.') };
+        return { fault, reply: { status: 500, body: errorBody('internal_error', 'Injected fault: internal error.') } };
       case 'unavailable':
-        return { status: 503, body: errorBody('service_unavailable', 'Injected fault: try again later.'), headers: { 'Retry-After': '1' } };
+        return {
+          fault,
+          reply: { status: 503, body: errorBody('service_unavailable', 'Injected fault: try again later.'), headers: { 'Retry-After': '1' } },
+        };
       case 'hang':
         // Nothing is applied; once the hang is lifted the request is dropped, not served late.
         await faults.untilHangEnds();
         req.socket.destroy();
-        return undefined;
+        return { fault };
     }
     const reply = await operation(req);
     if (fault === 'lost_response') {
       // The work is done; only the answer is lost on the way back.
       req.socket.destroy();
-      return undefined;
+      return { fault };
     }
-    return reply;
+    return { fault, reply };
   }
 }

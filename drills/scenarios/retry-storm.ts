@@ -1,304 +1,317 @@
-// docs/design.md, "Failure scenarios and drills", scenario 8: the retry-storm incident scaled to this machine. A steady stream
-// of new checkouts at about the rate 2 cores sustain, and 30 % of provider calls
-// failing for 8 s in the middle. Run twice on fresh stacks with the same arrival
-// schedule: the naive checkout (a handler calling the provider with 3 immediate
-// retries, no jitter, no budget; drills/naive-client.ts), then ours (our client,
-// the api, the workflow, jittered activity retries under the fleet retry budget
-// and breaker). What the provider sees, each side's latency and the time back
-// to a clean state are compared side by side, as a CSV and an SVG chart.
-// DRILL_STORM_RATE overrides the arrival rate (new checkouts per second).
+// docs/design.md, "Failure scenarios and drills", scenario 8, and docs/resilience.md: the retry-storm
+// incident at its proportions, scaled to this machine. The provider has a
+// capacity (the stub's capacity model: CAPACITY_RPS served well, a queue of
+// QUEUE_S seconds of work, shed beyond it); checkouts arrive at 40 % of it; for
+// a window 30 % of provider calls hang (a hiccup: each holds a provider thread
+// until the window ends). Run side by side on fresh stacks with the same
+// arrivals: naive (3 immediate retries per checkout, 2 s timeout, nothing else;
+// drills/naive-client.ts) and ours (the bundled client, the api, the workflow's
+// jittered retries under the fleet retry budget and the shared breaker).
+// Each run goes on at base load after the window, so it shows whether the
+// provider comes back or the retries keep it saturated. Fails when ours does not
+// recover within the run or the naive one does (no storm: a broken capacity
+// model must not pass), and on any double charge.
+// DRILL_STORM_CAPACITY overrides the provider's capacity (calls per second).
 import fs from 'node:fs';
 import path from 'node:path';
 import { CheckoutError, createCheckoutClient } from '../../client/checkout-client';
-import { lineChartSvg } from '../chart';
+import { lineChartSvg, stackedSvg, type ChartShade } from '../chart';
 import type { Drill, DrillContext } from '../drill';
-import type { DrillStack } from '../drill-stack';
-import { checkInvariants, type InvariantReport } from '../invariants';
+import { checkInvariants, formatCounts, type InvariantReport } from '../invariants';
 import { drive, logicalCheckouts, percentile } from '../load';
 import { createNaiveCharger } from '../naive-client';
-import { attemptsPerSecond, sampleProvider } from '../provider-rate';
+import { sampleProvider, type ProviderSample } from '../provider-rate';
+import { recoverySeconds, spansWhere, stormSeries, type StormPoint } from '../storm-series';
+import { svgToPng } from '../svg-to-png';
 
-// Measured on the 2-core reference machine with a healthy provider: 8/s answers
-// p99 in 1.2 s, 10/s in 2.7 s (the edge of the 3 s api budget), 12/s builds a
-// backlog. 8/s is the highest rate with room to spare for the retries.
-const RATE = Number(process.env.DRILL_STORM_RATE ?? 8);
-const WARM_UP = 20; // checkouts before the measured load, so both runs start on a warm stack
+const CAPACITY_RPS = Number(process.env.DRILL_STORM_CAPACITY ?? 15);
+const BASE_RATE = 0.4 * CAPACITY_RPS; // the incident's 2,000 rps against 5,000
+const CONCURRENCY = 3; // provider threads: each call holds one for 3 / 15 s = 200 ms
+const QUEUE_S = 4; // seconds of work the provider queues before it sheds: longer than either side's 2 s call timeout
+const FAIL_RATE = 0.3;
+const CALL_TIMEOUT_MS = 2_000; // the naive call's timeout: the same as our charge activity's
+// recovered: at most 5 % of calls fail and at least half the base load is served, held to the end of the run
+const HEALTHY = { maxErrorRatio: 0.05, minOkRate: BASE_RATE / 2, holdS: 5 };
+const RECOVERY_BOUND_S = 300; // the incident's requirement: back within 5 minutes
 const RESULTS_DIR = path.resolve(__dirname, '..', '..', 'drill-results');
-// the naive handler's per-call timeout: the same as our charge activity's
-const NAIVE_REQUEST_TIMEOUT_MS = 2_000;
 
 interface Plan {
-  durationS: number;
-  windowFromS: number;
-  windowToS: number;
+  beforeS: number;
+  windowS: number;
+  afterS: number;
+  /** the stack's environment beyond the defaults (the short run opens the breaker for less) */
+  env: Record<string, string>;
 }
 
+type Kind = 'naive' | 'ours';
+
 interface Run {
+  kind: Kind;
+  plan: Plan;
   n: number;
-  posts: number;
-  polls: number;
   providerAttempts: number;
-  /** Provider attempts inside the failure window, each failing with probability 0.3. */
-  windowAttempts: number;
-  faultsInjected: number;
+  posts: number;
   latenciesMs: number[];
   outcomes: Record<string, number>;
-  /** From the end of the failure window until the last checkout was terminal and its workflow closed. */
-  cleanS: number;
-  /** Payments left pending without a workflow: answered 503 before the start, never retried. */
-  orphans: string[];
-  series: Array<[number, number]>;
-  /** ours only: the naive handler writes no ledger and keeps no payments table */
+  points: StormPoint[];
+  breakerOpen: Array<[number, number]>;
+  /** seconds from the end of the window to healthy for good; null: not within the run */
+  recoveryS: number | null;
+  charges: number;
+  paymentsCharged: number;
+  doubleCharged: number;
+  /** naive: charged although the customer was told it failed */
+  chargedButFailed: number;
+  /** ours: every payment resolved and the stack settled */
+  settled?: boolean;
   invariants?: InvariantReport;
 }
 
-async function runOnce(kind: 'naive' | 'ours', ctx: DrillContext, plan: Plan): Promise<{ run: Run; stack: DrillStack }> {
+interface StubCharge {
+  idempotency_key: string;
+}
+
+async function runOnce(kind: Kind, ctx: DrillContext, plan: Plan, last: boolean): Promise<Run> {
   const { log } = ctx;
-  const stack = await ctx.startStack();
-  const naive = createNaiveCharger({ providerUrl: stack.stubUrl, requestTimeoutMs: NAIVE_REQUEST_TIMEOUT_MS, connectTimeoutMs: 500 });
-  const warmUp = logicalCheckouts(WARM_UP, `warmup-${kind}`);
+  const stack = await ctx.startStack({ env: plan.env });
+  const naive = createNaiveCharger({ providerUrl: stack.stubUrl, requestTimeoutMs: CALL_TIMEOUT_MS, connectTimeoutMs: 500 });
+  const warmUp = logicalCheckouts(20, `warmup-${kind}`);
   if (kind === 'naive') for (const item of warmUp) await naive.checkout(item.request, item.key);
   else await drive(stack, warmUp, { concurrency: 4, log });
-  const baseline = (await stack.stubStats()).attempts;
-  const n = Math.round(RATE * plan.durationS);
+  await stack.setFaults({
+    capacity: { charges: { capacity_rps: CAPACITY_RPS, concurrency: CONCURRENCY, queue_limit: Math.round(QUEUE_S * CAPACITY_RPS) } },
+  });
+  const baseline = await stack.stubStats();
+  const durationS = plan.beforeS + plan.windowS + plan.afterS;
+  const n = Math.round(BASE_RATE * durationS);
   const items = logicalCheckouts(n, `storm-${kind}`);
-  const ours = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, totalTimeoutMs: 180_000 });
+  const ours = createCheckoutClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey, totalTimeoutMs: 300_000 });
   const outcomes: Record<string, number> = {};
+  const outcomeOf = new Map<string, string>();
   const latenciesMs: number[] = [];
   let posts = 0;
-  let polls = 0;
-  let lastAnswerAt = 0; // wall clock of the last final answer
-  const count = (outcome: string) => (outcomes[outcome] = (outcomes[outcome] ?? 0) + 1);
+  const count = (key: string, outcome: string) => {
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    outcomeOf.set(key, outcome);
+  };
 
   const one = async (item: (typeof items)[number]) => {
     const t = performance.now();
     if (kind === 'naive') {
-      const r = await naive.checkout(item.request, item.key);
-      count(r.outcome);
-      latenciesMs.push(performance.now() - t);
-      lastAnswerAt = Date.now();
-      return;
+      count(item.key, (await naive.checkout(item.request, item.key)).outcome);
+    } else {
+      try {
+        const r = await ours.checkout(item.request, { idempotencyKey: item.key });
+        posts += r.attempts;
+        count(item.key, r.status);
+      } catch (err) {
+        if (!(err instanceof CheckoutError)) throw err;
+        posts += err.attempts;
+        count(item.key, `gave up: ${err.lastStatus}`);
+      }
     }
-    try {
-      const r = await ours.checkout(item.request, { idempotencyKey: item.key });
-      posts += r.attempts;
-      polls += r.polls;
-      count(r.status);
-      latenciesMs.push(performance.now() - t);
-    } catch (err) {
-      if (!(err instanceof CheckoutError)) throw err;
-      posts += err.attempts;
-      polls += err.polls;
-      count(`gave up: ${err.lastStatus}`);
-    }
+    latenciesMs.push(performance.now() - t);
   };
 
-  log(`${kind}: ${RATE} new checkouts/s for ${plan.durationS} s, 30 % provider errors from ${plan.windowFromS} s to ${plan.windowToS} s`);
-  const sampler = sampleProvider(stack.stubUrl);
+  log(
+    `${kind}: ${BASE_RATE} checkouts/s for ${durationS} s against a provider of ${CAPACITY_RPS} calls/s; ` +
+      `${FAIL_RATE * 100} % of calls hang from ${plan.beforeS} s to ${plan.beforeS + plan.windowS} s`,
+  );
+  const sampler = sampleProvider<string>(stack.stubUrl, {
+    extra: async () =>
+      kind === 'naive'
+        ? 'none'
+        : ((await stack.pool.query<{ state: string }>(`SELECT state FROM provider_breakers WHERE provider = 'payments'`)).rows[0]?.state ?? 'closed'),
+  });
   const t0 = performance.now();
   const elapsedS = () => (performance.now() - t0) / 1000;
   const inFlight: Array<Promise<void>> = [];
-  let windowEndedAt = 0; // wall clock, compared with Postgres and Temporal times on this host
   let phase: 'before' | 'failing' | 'after' = 'before';
   let sent = 0;
   let lastLog = 0;
   while (sent < n) {
-    if (phase === 'before' && elapsedS() >= plan.windowFromS) {
-      await stack.setFaults({ mode: 'error', fail_rate: 0.3 });
+    if (phase === 'before' && elapsedS() >= plan.beforeS) {
+      await stack.setFaults({ mode: 'hang', fail_rate: FAIL_RATE });
       phase = 'failing';
-      log(`  ${elapsedS().toFixed(1)} s: provider failing 30 % of calls`);
-    } else if (phase === 'failing' && elapsedS() >= plan.windowToS) {
+      log(`  ${elapsedS().toFixed(1)} s: ${FAIL_RATE * 100} % of provider calls hang`);
+    } else if (phase === 'failing' && elapsedS() >= plan.beforeS + plan.windowS) {
       await stack.setFaults({ mode: 'ok', fail_rate: null });
-      windowEndedAt = Date.now();
       phase = 'after';
-      log(`  ${elapsedS().toFixed(1)} s: provider healthy again`);
+      log(`  ${elapsedS().toFixed(1)} s: the hiccup is over`);
     }
-    const due = Math.min(n, Math.floor(elapsedS() * RATE));
+    const due = Math.min(n, Math.floor(elapsedS() * BASE_RATE));
     while (sent < due) inFlight.push(one(items[sent++] as (typeof items)[number]));
     if (elapsedS() - lastLog >= 5) {
       lastLog = elapsedS();
-      log(`  ${lastLog.toFixed(0)} s: ${sent} sent, provider attempts ${sampler.samples.at(-1)?.attempts ?? 0}`);
+      const p = stormSeries(sampler.samples.slice(-5)).at(-1);
+      log(
+        `  ${lastLog.toFixed(0)} s: ${sent} sent; provider ${p?.offered.toFixed(1) ?? '?'} calls/s offered, ${p?.ok.toFixed(1) ?? '?'} ok, ` +
+          `${p?.errors.toFixed(1) ?? '?'} failing, queue ${p?.queue ?? '?'}; breaker ${sampler.samples.at(-1)?.extra ?? '?'}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }
-  if (phase !== 'after') {
-    await stack.setFaults({ mode: 'ok', fail_rate: null });
-    windowEndedAt = Date.now();
-  }
-  log(`  arrivals done at ${elapsedS().toFixed(1)} s; waiting for every client's final answer`);
-  await Promise.all(inFlight);
-  if (kind === 'naive') {
-    // nothing durable runs on after the last answer: clean when the last call returned
-    const samples = await sampler.stop();
-    const rates = attemptsPerSecond(samples);
-    const naiveStats = await stack.stubStats();
-    return {
-      stack,
-      run: {
-        n,
-        posts: 0,
-        polls: 0,
-        providerAttempts: naiveStats.attempts - baseline,
-        windowAttempts: attemptsAt(samples, plan.windowToS) - attemptsAt(samples, plan.windowFromS),
-        faultsInjected: naiveStats.faults_injected,
-        latenciesMs,
-        outcomes,
-        cleanS: (lastAnswerAt - windowEndedAt) / 1000,
-        orphans: [],
-        series: samples.map((s, i) => [s.t, rates[i] as number]),
-      },
-    };
-  }
-  log(`  clients done at ${elapsedS().toFixed(1)} s; waiting for the stack to settle`);
-  const orphans = await orphanedPayments(stack);
-  // orphans stay pending for ever: then wait only for the running workflows
-  const settledMs =
-    orphans.length > 0 ? await untilNoneRunning(stack, 90_000) : await stack.waitUntilSettled(90_000, (o, p) => log(`  ... ${o} open, ${p} pending`));
-  const samples = await sampler.stop();
-  const stats = await stack.stubStats();
+  if (phase !== 'after') await stack.setFaults({ mode: 'ok', fail_rate: null });
+  const arrivalsEndS = elapsedS();
+  // the run is judged while the load is on: the samples end with the arrivals
+  const samples = (await sampler.stop()).map((s) => ({ ...s, stats: minus(s.stats, baseline) }));
+  log(`  arrivals done at ${arrivalsEndS.toFixed(1)} s; waiting for every client's final answer`);
+  const ticker = setInterval(() => log(`  ... ${latenciesMs.length}/${n} customers answered`), 10_000);
+  await Promise.all(inFlight).finally(() => clearInterval(ticker));
+  // a queued call still being served after its caller left is settled before the charges are counted
+  await stack.setFaults({ capacity: { charges: null } });
 
-  // the moment the last checkout ended, from the parts' own records
-  const lastPayment =
-    (await stack.pool.query<{ at: Date | null }>(`SELECT max(updated_at) AS at FROM payments WHERE status <> 'pending'`)).rows[0]?.at?.getTime() ?? 0;
-  let lastClose = 0;
-  let open = 0;
-  for await (const wf of stack.client.workflow.list({ query: 'WorkflowType = "checkout"' })) {
-    if (wf.closeTime) lastClose = Math.max(lastClose, wf.closeTime.getTime());
-    else open += 1;
+  let settled: boolean | undefined;
+  let invariants: InvariantReport | undefined;
+  if (kind === 'ours') {
+    settled = (await stack.waitUntilSettled(120_000, (o, p) => log(`  ... ${o} open, ${p} pending`))) >= 0;
+    invariants = await checkInvariants({ pool: stack.pool, stubUrl: stack.stubUrl, client: stack.client });
   }
-  const rates = attemptsPerSecond(samples);
-  const invariants = await checkInvariants({ pool: stack.pool, stubUrl: stack.stubUrl, client: stack.client });
+  const stats = await stack.stubStats();
+  const charged = ((await (await fetch(`${stack.stubUrl}/charges`)).json()) as { data: StubCharge[] }).data
+    .map((c) => c.idempotency_key.replace(/:charge$/, ''))
+    .filter((k) => k.includes('storm-'));
+  const perPayment = new Map<string, number>();
+  for (const key of charged) {
+    // naive keys are `<checkout key>:charge`; ours `<workflow id>:charge`, the workflow id ending in `-<checkout key>`
+    const payment = items.find((i) => key === i.key || key.endsWith(`-${i.key}`))?.key ?? key;
+    perPayment.set(payment, (perPayment.get(payment) ?? 0) + 1);
+  }
+  if (!last) await stack.stop(); // free the cores for the next run; the runner checks the last stack's invariants again
+  const points = stormSeries(samples);
+  const windowEndS = plan.beforeS + plan.windowS;
   return {
-    stack,
-    run: {
-      n,
-      posts,
-      polls,
-      providerAttempts: stats.attempts - baseline,
-      windowAttempts: attemptsAt(samples, plan.windowToS) - attemptsAt(samples, plan.windowFromS),
-      faultsInjected: stats.faults_injected,
-      latenciesMs,
-      outcomes,
-      cleanS: settledMs < 0 || open > 0 ? NaN : (Math.max(lastPayment, lastClose) - windowEndedAt) / 1000,
-      orphans,
-      series: samples.map((s, i) => [s.t, rates[i] as number]),
-      invariants,
+    kind,
+    plan,
+    n,
+    providerAttempts: stats.attempts - baseline.attempts,
+    posts,
+    latenciesMs,
+    outcomes,
+    points,
+    breakerOpen: spansWhere(samples, (s) => s.extra !== 'closed' && s.extra !== 'none'),
+    recoveryS: recoverySeconds(points, windowEndS, arrivalsEndS, HEALTHY),
+    charges: charged.length,
+    paymentsCharged: perPayment.size,
+    doubleCharged: [...perPayment.values()].filter((c) => c > 1).length,
+    chargedButFailed: kind === 'naive' ? [...perPayment.keys()].filter((k) => outcomeOf.get(k) !== 'completed').length : 0,
+    settled,
+    invariants,
+  };
+}
+
+/** A sample's stats counted from the run's start, so warm-up calls are not in them. */
+function minus(s: ProviderSample<string>['stats'], base: ProviderSample<string>['stats']): ProviderSample<string>['stats'] {
+  const c = s.capacity.charges;
+  const b = base.capacity.charges;
+  return {
+    ...s,
+    attempts: s.attempts - base.attempts,
+    faults_injected: s.faults_injected - base.faults_injected,
+    capacity: {
+      ...s.capacity,
+      charges: { ...c, shed: c.shed - b.shed, served: c.served - b.served, abandoned: c.abandoned - b.abandoned, faulted: c.faulted - b.faulted },
     },
   };
 }
 
-/**
- * Pending payments with no workflow: the api reserved the row, could not start
- * the workflow in time and answered 503, and the client never came back with
- * the key (a retry with it would resume the checkout).
- */
-async function orphanedPayments(stack: DrillStack): Promise<string[]> {
-  const pending = await stack.pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM payments WHERE status = 'pending'`);
-  const orphans: string[] = [];
-  for (const { workflow_id } of pending.rows) {
-    const exists = await stack.client.workflow.getHandle(workflow_id).describe().then(() => true, () => false);
-    if (!exists) orphans.push(workflow_id);
-  }
-  return orphans;
+function chartOf(run: Run, yMax: number): string {
+  const windowFrom = run.plan.beforeS;
+  const shades: ChartShade[] = run.breakerOpen.map(([from, to]) => ({ from, to, label: 'our breaker not closed', color: '#9ecae1' }));
+  return lineChartSvg({
+    title:
+      `${run.kind === 'naive' ? 'Naive: 3 immediate retries, no backoff, no protections' : 'Ours: jittered retries, Retry-After, retry budget, shared breaker'}` +
+      ` (${run.plan.windowS} s window)`,
+    xLabel: 'seconds since the load started',
+    yLabel: 'provider calls per second (trailing 1 s)',
+    series: [
+      { name: 'offered (calls reaching the provider)', color: '#7f7f7f', points: run.points.map((p) => [p.t, p.offered]) },
+      { name: 'served to a waiting caller', color: '#2ca02c', points: run.points.map((p) => [p.t, p.ok]) },
+      { name: 'failed (shed, hung, or served to nobody)', color: '#d62728', points: run.points.map((p) => [p.t, p.errors]) },
+    ],
+    shade: { from: windowFrom, to: windowFrom + run.plan.windowS, label: `${FAIL_RATE * 100} % of calls hang` },
+    shades,
+    hlines: [
+      { y: CAPACITY_RPS, label: `provider capacity ${CAPACITY_RPS}/s`, color: '#444' },
+      { y: BASE_RATE, label: `base load ${BASE_RATE}/s`, color: '#1f77b4' },
+    ],
+    yMax,
+    height: 380,
+  });
 }
 
-/** The stub's attempt counter at the last sample taken by t seconds. */
-function attemptsAt(samples: Array<{ t: number; attempts: number }>, t: number): number {
-  return samples.filter((s) => s.t <= t).at(-1)?.attempts ?? 0;
-}
-
-async function untilNoneRunning(stack: DrillStack, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while ((await stack.client.workflow.count('ExecutionStatus = "Running" AND WorkflowType = "checkout"')).count > 0) {
-    if (Date.now() - started > timeoutMs) return -1;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return Date.now() - started;
+function recoveryText(r: Run, afterS: number): string {
+  return r.recoveryS === null ? `not recovered: still failing at the end of the run, ${afterS} s after the window` : `${r.recoveryS.toFixed(1)} s`;
 }
 
 export const retryStorm: Drill = {
   name: 'retry-storm',
-  summary: '30 % provider errors for 8 s at high load: a naive handler (3 immediate retries) vs ours, side by side',
-  fullDuration: 'about 2.5 min',
+  summary: 'a provider at capacity, 30 % of calls hanging for a window: naive retries keep it down, ours let it recover',
+  fullDuration: 'about 12 min',
   async run(ctx) {
-    const plan: Plan = ctx.short ? { durationS: 20, windowFromS: 6, windowToS: 14 } : { durationS: 60, windowFromS: 26, windowToS: 34 };
-    const first = await runOnce('naive', ctx, plan);
-    const naive = first.run;
-    await first.stack.stop(); // free the cores for the second run
-    const ours = (await runOnce('ours', ctx, plan)).run;
+    // short: the breaker opens for 10 s, not 30 s, so the run and the backlog after it stay short
+    const plans: Plan[] = ctx.short
+      ? [{ beforeS: 5, windowS: 8, afterS: 30, env: { BREAKER_OPEN_MS: '10000' } }]
+      : [
+          { beforeS: 15, windowS: 8, afterS: 120, env: {} },
+          { beforeS: 15, windowS: 30, afterS: 120, env: {} },
+        ];
+    const runs: Run[] = [];
+    for (const plan of plans) {
+      for (const kind of ['naive', 'ours'] as const) runs.push(await runOnce(kind, ctx, plan, plan === plans.at(-1) && kind === 'ours'));
+    }
 
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
-    const csvPath = path.join(RESULTS_DIR, `retry-storm-${stamp}.csv`);
-    const svgPath = path.join(RESULTS_DIR, `retry-storm-${stamp}.svg`);
-    // one row per 250 ms step, each run's sample at that step (empty when it had none)
-    const bySlot = (r: Run) => new Map(r.series.map(([t, y]) => [Math.round(t * 4), y.toFixed(2)]));
-    const [a, b] = [bySlot(naive), bySlot(ours)];
-    const lines = ['t_seconds,naive_attempts_per_s,ours_attempts_per_s'];
-    for (let slot = 0; slot <= Math.max(0, ...a.keys(), ...b.keys()); slot += 1) {
-      lines.push(`${(slot / 4).toFixed(2)},${a.get(slot) ?? ''},${b.get(slot) ?? ''}`);
-    }
-    fs.writeFileSync(csvPath, `${lines.join('\n')}\n`);
-    fs.writeFileSync(
-      svgPath,
-      lineChartSvg({
-        title: `Provider attempts per second: ${RATE} checkouts/s, 30 % provider errors for ${plan.windowToS - plan.windowFromS} s`,
-        xLabel: 'seconds since the first checkout',
-        yLabel: 'provider attempts per second (trailing 1 s)',
-        series: [
-          { name: 'naive handler: 3 immediate retries', color: '#d62728', points: naive.series },
-          { name: 'ours: jittered retries, retry budget, breaker', color: '#1f77b4', points: ours.series },
-        ],
-        shade: { from: plan.windowFromS, to: plan.windowToS, label: '30 % provider errors' },
-      }),
-    );
-    ctx.log(`time series: ${csvPath}`);
-    ctx.log(`chart: ${svgPath}`);
-
-    const amp = (r: Run) => r.providerAttempts / r.n;
-    const peak = (r: Run) => Math.max(0, ...r.series.map(([, y]) => y));
-    const latency = (r: Run) => `${percentile(r.latenciesMs, 50).toFixed(0)} / ${percentile(r.latenciesMs, 99).toFixed(0)} ms`;
-    const afterArrivals = plan.durationS - plan.windowToS;
-    const clean = (r: Run) =>
-      (Number.isNaN(r.cleanS) ? 'not settled' : `${r.cleanS.toFixed(1)} s (${(r.cleanS - afterArrivals).toFixed(1)} s after the last arrival)`) +
-      (r.orphans.length > 0 ? ` (+${r.orphans.length} payments left pending, no workflow)` : '');
-    const side = (f: (r: Run) => string | number) => `naive ${f(naive)}  |  ours ${f(ours)}`;
+    const base = path.join(RESULTS_DIR, `retry-storm-${stamp}`);
+    const csv = ['run,window_s,t_seconds,offered_per_s,ok_per_s,failed_per_s,queue'];
+    for (const r of runs) for (const p of r.points) csv.push([r.kind, r.plan.windowS, p.t.toFixed(2), p.offered.toFixed(2), p.ok.toFixed(2), p.errors.toFixed(2), p.queue].join(','));
+    fs.writeFileSync(`${base}.csv`, `${csv.join('\n')}\n`);
+    const yMax = Math.max(CAPACITY_RPS * 2, ...runs.flatMap((r) => r.points.map((p) => p.offered)));
+    fs.writeFileSync(`${base}.svg`, stackedSvg(runs.map((r) => chartOf(r, yMax))));
+    await svgToPng(`${base}.svg`, `${base}.png`);
+    ctx.log(`time series: ${base}.csv`);
+    ctx.log(`chart: ${base}.svg and ${base}.png`);
 
     const failures: string[] = [];
-    for (const [name, r] of [['naive', naive], ['ours', ours]] as const) {
-      if (Number.isNaN(r.cleanS)) failures.push(`${name} run: checkouts still running 90 s after the last client finished`);
-      if (r.orphans.length > 0) {
-        failures.push(
-          `${name} run: ${r.orphans.length} payments left pending without a workflow (answered 503 before the workflow started, ` +
-            `and the client gave up), e.g. ${r.orphans.slice(0, 3).join(', ')}`,
-        );
-      }
-    }
-    // Every attempt ends in a charge or an injected fault, so amplification = 1 + faults / n, and the
-    // faults are a 30 % coin over the attempts in the window: two standard deviations of that
-    // difference is the noise two honest runs can show; beyond it, ours is worse.
-    const margin = (2 * Math.sqrt(0.3 * 0.7 * (naive.windowAttempts + ours.windowAttempts))) / naive.n;
-    if (amp(ours) > amp(naive) + margin) {
-      failures.push(`our amplification ${amp(ours).toFixed(3)} is worse than the naive run's ${amp(naive).toFixed(3)} beyond the noise (${margin.toFixed(3)})`);
-    }
-    return {
-      rows: [
-        ['load', `after ${WARM_UP} warm-up checkouts, ${RATE} new checkouts/s for ${plan.durationS} s; 30 % provider errors from ${plan.windowFromS} s to ${plan.windowToS} s`],
-        ['logical checkouts', side((r) => r.n)],
-        ['api POST /checkout (per checkout)', side((r) => `${r.posts} (${(r.posts / r.n).toFixed(2)})`)],
-        ['api GET of a 202 Location (per checkout)', side((r) => `${r.polls} (${(r.polls / r.n).toFixed(2)})`)],
-        ['provider attempts (amplification)', side((r) => `${r.providerAttempts} (${amp(r).toFixed(3)})`)],
-        ['provider faults injected (attempts in the window)', side((r) => `${r.faultsInjected} (${r.windowAttempts})`)],
-        ['amplification, ours - naive', `${(amp(ours) - amp(naive)).toFixed(3)} (noise: ±${margin.toFixed(3)})`],
-        ['peak provider attempts/s', side((r) => peak(r).toFixed(1))],
-        ['client p50 / p99 to a final answer', side(latency)],
-        ['client outcomes', side((r) => JSON.stringify(r.outcomes))],
-        ['back to clean after the window ended', side(clean)],
-        ['invariants', 'ours: the last line; naive: none to check (no ledger, no payments table)'],
-        ['time series (CSV)', csvPath],
-        ['chart (SVG)', svgPath],
+    const rows: Array<[string, string | number]> = [
+      [
+        'provider',
+        `capacity ${CAPACITY_RPS} calls/s (${CONCURRENCY} at once, 200 ms each), queue ${QUEUE_S} s of work, then shed with 503 + Retry-After: 1`,
       ],
-      failures,
-    };
+      ['load', `${BASE_RATE} new checkouts/s (40 % of capacity) before, during and after the window; ${FAIL_RATE * 100} % of calls hang in it`],
+      ['ours: settings beyond the defaults', JSON.stringify(plans[0]?.env ?? {})],
+    ];
+    for (const plan of plans) {
+      const [naive, ours] = runs.filter((r) => r.plan === plan) as [Run, Run];
+      const side = (f: (r: Run) => string | number) => `naive ${f(naive)}  |  ours ${f(ours)}`;
+      const w = `${plan.windowS} s window:`;
+      rows.push(
+        [`${w} logical payments`, side((r) => r.n)],
+        [`${w} provider calls per payment`, side((r) => (r.providerAttempts / r.n).toFixed(2))],
+        [`${w} peak offered load`, side((r) => `${(Math.max(0, ...r.points.map((p) => p.offered)) / BASE_RATE).toFixed(1)}x base`)],
+        [`${w} back to ~0 errors after the window`, side((r) => recoveryText(r, plan.afterS))],
+        [`${w} customer p50 / p99 to a final answer`, side((r) => `${percentile(r.latenciesMs, 50).toFixed(0)} / ${percentile(r.latenciesMs, 99).toFixed(0)} ms`)],
+        [`${w} customers' outcomes`, side((r) => JSON.stringify(r.outcomes))],
+        [`${w} charges (payments charged, twice)`, side((r) => `${r.charges} (${r.paymentsCharged}, ${r.doubleCharged})`)],
+        [`${w} naive: charged but told it failed`, naive.chargedButFailed],
+        [`${w} ours: api POSTs per payment`, (ours.posts / ours.n).toFixed(2)],
+        [`${w} ours: breaker not closed`, ours.breakerOpen.map(([a, b]) => `${a.toFixed(0)}-${b.toFixed(0)} s`).join(', ') || 'never'],
+      );
+      if (ours.recoveryS === null || ours.recoveryS > RECOVERY_BOUND_S) {
+        failures.push(`${w} ours did not recover within the run (${plan.afterS} s after the window; the bound is ${RECOVERY_BOUND_S} s)`);
+      }
+      if (naive.recoveryS !== null) {
+        failures.push(`${w} the naive run recovered after ${naive.recoveryS.toFixed(1)} s: no storm, so the capacity model or the drill is broken`);
+      }
+      for (const r of [naive, ours]) {
+        if (r.doubleCharged > 0) failures.push(`${w} ${r.kind}: ${r.doubleCharged} payments charged more than once`);
+      }
+      if (ours.settled === false) failures.push(`${w} ours: checkouts still open or pending 120 s after the last customer's answer`);
+      if (ours.invariants && !ours.invariants.ok) failures.push(`${w} ours: invariants broken: ${ours.invariants.violations.join('; ')}`);
+      if (ours.invariants) rows.push([`${w} ours: invariants`, formatCounts(ours.invariants.counts)]);
+    }
+    rows.push(['time series (CSV)', `${base}.csv`], ['chart', `${base}.svg, ${base}.png`]);
+    return { rows, failures };
   },
 };

@@ -35,6 +35,7 @@ interface CapacityStats {
   shed: number;
   served: number;
   abandoned: number;
+  faulted: number;
 }
 
 interface Stats {
