@@ -1,0 +1,59 @@
+// The fleet's breaker and retry budget against the real Postgres: what a call
+// refused by the open breaker becomes when it comes back.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createPool, type Pool } from '../../db/pool';
+import type { Admission } from '../../db/provider-protection';
+import { testProtection } from '../support/protection';
+
+let pool: Pool;
+
+beforeAll(() => {
+  pool = createPool(inject('databaseUrl'), 2);
+});
+
+afterAll(async () => {
+  await pool?.end();
+});
+
+const admitted = (a: Admission) => (a.admitted ? { kind: a.kind, probe: a.probe } : { refused: a.reason });
+
+describe('provider protection', () => {
+  it('admits a call the open breaker refused as a retry once it closes: the backlog drains under the budget, new calls go first', async () => {
+    // no retries allowed at all, so any retry is visible as deferred
+    const protection = testProtection(pool, { breaker: { minVolume: 4, openMs: 300 }, retryBudget: { minPerWindow: 0, ratio: 0 } });
+    for (let i = 0; i < 4; i++) {
+      const a = await protection.admit(`failing-${i}`);
+      if (!a.admitted) throw new Error('a call before the breaker opened was refused');
+      await protection.record(a, 'failure');
+    }
+    const backlog = await protection.admit('backlog-1');
+    expect(admitted(backlog)).toEqual({ refused: 'breaker_open' });
+    expect(backlog.admitted ? 0 : backlog.retryAfterMs).toBeGreaterThan(0);
+
+    await new Promise((r) => setTimeout(r, 350));
+    const probe = await protection.admit('probe-1');
+    expect(admitted(probe)).toEqual({ kind: 'first', probe: true });
+    if (probe.admitted) await protection.record(probe, 'success');
+    expect(await protection.state()).toBe('closed');
+
+    // the refused call never reached the provider, yet it is backlog: a retry, over this budget
+    expect(admitted(await protection.admit('backlog-1'))).toEqual({ refused: 'retry_budget' });
+    expect(admitted(await protection.admit('new-1'))).toEqual({ kind: 'first', probe: false });
+  });
+
+  it('lets the backlog in as the budget allows', async () => {
+    const protection = testProtection(pool, { breaker: { minVolume: 2, openMs: 200 }, retryBudget: { minPerWindow: 1, ratio: 0 } });
+    for (let i = 0; i < 2; i++) {
+      const a = await protection.admit(`failing-${i}`);
+      if (a.admitted) await protection.record(a, 'failure');
+    }
+    for (const key of ['backlog-1', 'backlog-2']) expect(admitted(await protection.admit(key))).toEqual({ refused: 'breaker_open' });
+    await new Promise((r) => setTimeout(r, 250));
+    const probe = await protection.admit('probe-1');
+    if (probe.admitted) await protection.record(probe, 'success');
+
+    // one retry a window: the first of the backlog goes, the second waits
+    expect(admitted(await protection.admit('backlog-1'))).toEqual({ kind: 'retry', probe: false });
+    expect(admitted(await protection.admit('backlog-2'))).toEqual({ refused: 'retry_budget' });
+  });
+});
