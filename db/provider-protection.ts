@@ -155,19 +155,24 @@ export class ProviderProtection {
 
   /**
    * Retries admitted in the current window and how many the budget allows
-   * there (at least minPerWindow, else `ratio` of first calls): a retry is
-   * deferred once retries reach allowed. Read from the fleet's calls, so any
-   * process sees the same figure.
+   * there: at least minPerWindow, else `ratio` of first calls, or, while no
+   * call in the window failed, as many as succeeded (slow start: a healthy
+   * provider takes a backlog at up to twice the load it just served, and the
+   * first failure brings the budget back to its ratio). A retry is deferred
+   * once retries reach allowed. Read from the fleet's calls, so any process
+   * sees the same figure.
    */
   async retryBudgetUse(run: Run = (text, values) => this.pool.query(text, values)): Promise<{ retries: number; allowed: number }> {
     const budget = this.config.retryBudget;
     const counts = (
-      await run<{ firsts: number; retries: number }>(
-        `SELECT count(*) FILTER (WHERE kind = 'first')::int AS firsts, count(*) FILTER (WHERE kind = 'retry')::int AS retries
+      await run<{ firsts: number; retries: number; successes: number; failures: number }>(
+        `SELECT count(*) FILTER (WHERE kind = 'first')::int AS firsts, count(*) FILTER (WHERE kind = 'retry')::int AS retries,
+                count(*) FILTER (WHERE outcome = 'success')::int AS successes, count(*) FILTER (WHERE outcome = 'failure')::int AS failures
            FROM provider_calls WHERE provider = $1 AND at > clock_timestamp() - $2 * interval '1 millisecond'`,
         [this.provider, budget.windowMs],
       )
-    ).rows[0] ?? { firsts: 0, retries: 0 };
-    return { retries: counts.retries, allowed: Math.max(budget.minPerWindow, Math.floor(budget.ratio * counts.firsts)) };
+    ).rows[0] ?? { firsts: 0, retries: 0, successes: 0, failures: 0 };
+    const healthy = counts.failures === 0 ? counts.successes : 0;
+    return { retries: counts.retries, allowed: Math.max(budget.minPerWindow, Math.floor(budget.ratio * counts.firsts), healthy) };
   }
 }

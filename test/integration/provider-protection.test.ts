@@ -56,4 +56,19 @@ describe('provider protection', () => {
     expect(admitted(await protection.admit('backlog-1'))).toEqual({ kind: 'retry', probe: false });
     expect(admitted(await protection.admit('backlog-2'))).toEqual({ refused: 'retry_budget' });
   });
+
+  it('allows as many retries as calls succeeded while none failed (slow start); one failure brings it back to its ratio', async () => {
+    const protection = testProtection(pool, { retryBudget: { minPerWindow: 0, ratio: 0 } });
+    for (let i = 0; i < 3; i++) {
+      const a = await protection.admit(`ok-${i}`);
+      if (a.admitted) await protection.record(a, 'success');
+    }
+    expect(await protection.retryBudgetUse()).toEqual({ retries: 0, allowed: 3 });
+    // ok-0 and ok-1 again: retries, within the three
+    for (const key of ['ok-0', 'ok-1']) expect(admitted(await protection.admit(key))).toEqual({ kind: 'retry', probe: false });
+    const failing = await protection.admit('failing-1');
+    if (failing.admitted) await protection.record(failing, 'failure');
+    expect(await protection.retryBudgetUse()).toEqual({ retries: 2, allowed: 0 });
+    expect(admitted(await protection.admit('ok-2'))).toEqual({ refused: 'retry_budget' });
+  });
 });
