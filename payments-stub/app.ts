@@ -61,6 +61,8 @@ export function createStub(options: StubOptions): Stub {
 function startFaults(options: StubOptions): FaultSettings {
   const settings: FaultSettings = {
     latency_ms: options.latencyMs,
+    tail_rate: 0,
+    tail_latency_ms: 0,
     fail_rate: options.failRate ?? null,
     mode: options.faultMode,
   };

@@ -6,6 +6,9 @@ export type FaultMode = (typeof FAULT_MODES)[number];
 
 export interface FaultSettings {
   latency_ms: number;
+  /** A share of requests that take tail_latency_ms instead of latency_ms: a slow tail (0.01 and 10 s: p99 10 s). */
+  tail_rate: number;
+  tail_latency_ms: number;
   /** Fraction of requests the mode hits; null means every request. */
   fail_rate: number | null;
   mode: FaultMode;
@@ -14,6 +17,8 @@ export interface FaultSettings {
 /** Body of PUT /faults: every field optional; null fail_rate goes back to "every request". */
 export const faultUpdateSchema = z.strictObject({
   latency_ms: z.number().int().min(0).max(600_000).optional(),
+  tail_rate: z.number().min(0).max(1).optional(),
+  tail_latency_ms: z.number().int().min(0).max(600_000).optional(),
   fail_rate: z.number().min(0).max(1).nullable().optional(),
   mode: z.enum(FAULT_MODES).optional(),
 });
@@ -36,6 +41,8 @@ export class FaultController {
   update(patch: FaultUpdate): FaultSettings {
     this.settings = {
       latency_ms: patch.latency_ms ?? this.settings.latency_ms,
+      tail_rate: patch.tail_rate ?? this.settings.tail_rate,
+      tail_latency_ms: patch.tail_latency_ms ?? this.settings.tail_latency_ms,
       fail_rate: patch.fail_rate === undefined ? this.settings.fail_rate : patch.fail_rate,
       mode: patch.mode ?? this.settings.mode,
     };
@@ -49,6 +56,12 @@ export class FaultController {
     if (mode === 'ok') return 'ok';
     if (fail_rate !== null && Math.random() >= fail_rate) return 'ok';
     return mode;
+  }
+
+  /** How long this request takes before it is applied: latency_ms, or tail_latency_ms for a tail_rate share. */
+  latency(): number {
+    const { latency_ms, tail_rate, tail_latency_ms } = this.settings;
+    return tail_rate > 0 && Math.random() < tail_rate ? tail_latency_ms : latency_ms;
   }
 
   /** Resolves once the mode is no longer `hang`, or the stub closes. */

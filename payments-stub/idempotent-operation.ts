@@ -30,7 +30,7 @@ export async function runIdempotent<T>(
   const result = await state.idempotency.run(key, operation.fingerprint(input), async () => {
     // Latency comes first and is not tied to the caller: a caller who gives up
     // still gets charged, as with a real provider.
-    await sleep(state.faults.current.latency_ms);
+    await sleep(state.faults.latency());
     return operation.apply(key, input);
   });
 

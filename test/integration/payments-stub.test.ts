@@ -64,7 +64,7 @@ afterAll(async () => {
 
 // Every test that touches faults leaves them as it found them.
 afterEach(async () => {
-  await setFaults({ mode: 'ok', latency_ms: 0, fail_rate: null, capacity: { charges: null, refunds: null } });
+  await setFaults({ mode: 'ok', latency_ms: 0, tail_rate: 0, fail_rate: null, capacity: { charges: null, refunds: null } });
 });
 
 const newKey = (): string => `test-${randomUUID()}`;
@@ -261,10 +261,11 @@ describe('payments stub', () => {
 
   it('shows and validates fault settings', async () => {
     const off = { charges: null, refunds: null };
-    expect((await get('/faults')).body).toEqual({ latency_ms: 0, fail_rate: null, mode: 'ok', capacity: off });
+    const calm = { latency_ms: 0, tail_rate: 0, tail_latency_ms: 0 };
+    expect((await get('/faults')).body).toEqual({ ...calm, fail_rate: null, mode: 'ok', capacity: off });
     const set = await setFaults({ mode: 'error', fail_rate: 0.25 });
     expect(set.status).toBe(200);
-    expect(set.body).toEqual({ latency_ms: 0, fail_rate: 0.25, mode: 'error', capacity: off });
+    expect(set.body).toEqual({ ...calm, fail_rate: 0.25, mode: 'error', capacity: off });
     expect((await get('/faults')).body).toEqual(set.body);
 
     const bads = [
@@ -276,6 +277,8 @@ describe('payments stub', () => {
       { capacity: { charges: { capacity_rps: 0 } } },
       { capacity: { charges: { capacity_rps: 10, concurrency: 0.5 } } },
       { capacity: { payouts: { capacity_rps: 10 } } },
+      { tail_rate: 2 },
+      { tail_latency_ms: -5 },
     ];
     for (const bad of bads) {
       const res = await setFaults(bad);
@@ -438,6 +441,21 @@ describe('payments stub', () => {
     expect(performance.now() - started).toBeLessThan(800);
     expect((await holding).status).toBe(200);
     expect((await stats()).capacity.refunds.shed).toBe(0);
+  });
+
+  it('makes a tail_rate share of requests take tail_latency_ms', async () => {
+    await setFaults({ tail_rate: 0.5, tail_latency_ms: 300 });
+    const times = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const t = performance.now();
+        expect((await post('/charges', card, newKey())).status).toBe(200);
+        return performance.now() - t;
+      }),
+    );
+    const slow = times.filter((ms) => ms >= 290).length;
+    // 20 coins at 0.5: all on one side has a chance of 2 in a million
+    expect(slow).toBeGreaterThan(0);
+    expect(slow).toBeLessThan(20);
   });
 
   it('filters GET /charges with since', async () => {
