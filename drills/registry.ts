@@ -2,6 +2,7 @@
 import type { Drill } from './drill';
 import { apiCrash } from './scenarios/api-crash';
 import { backlog } from './scenarios/backlog';
+import { blackFriday } from './scenarios/black-friday';
 import { crashAfterLedger } from './scenarios/crash-after-ledger';
 import { dbOutage } from './scenarios/db-outage';
 import { duplicates } from './scenarios/duplicates';
@@ -28,6 +29,7 @@ export const DRILLS: Drill[] = [
   slowProvider,
   providerDown,
   retryStorm,
+  blackFriday,
   restart,
   backlog,
   webhookOutage,
