@@ -9,6 +9,8 @@ import { HttpError } from '../errors';
 import type { Logger } from '../logger';
 import { authenticateRequests } from './auth/authenticate';
 import { createFailureThrottle } from './auth/failure-throttle';
+import { dbGate } from './db-gate';
+import type { DbAdmission } from './db-guard';
 import { checkoutRoute } from './checkout/route';
 import type { RecordedOutcomeSource } from './checkout/use-case';
 import { errorAnswer } from './error-answer';
@@ -61,6 +63,8 @@ export interface ApiDeps {
   payloadCodec: PayloadCodec;
   /** The Web UI origins CORS answers on /codec. */
   codecCorsOrigins: readonly string[];
+  /** The database breaker (DB_BREAKER): requests behind a key are refused at once while it is not closed. */
+  dbGuard?: { admit(): DbAdmission };
 }
 
 export function createApp(deps: ApiDeps): express.Express {
@@ -83,6 +87,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(docsRoutes({ document: buildOpenApiDocument() }));
   // the codec's preflight, which a browser sends without a key, and its CORS headers
   app.use(codecCors(deps.codecCorsOrigins));
+  // everything below needs the database (the key is looked up there): not while its breaker is open
+  if (deps.dbGuard) app.use(dbGate(deps.dbGuard, () => metrics.dbBreakerRefusals.inc()));
   // everything below needs a key
   app.use(
     authenticateRequests({ pool: deps.pool, pepper: deps.apiKeyPepper, throttle: createFailureThrottle(deps.authFailuresPerMinute ?? 20) }),

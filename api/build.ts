@@ -10,12 +10,15 @@ import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import type { RecordedOutcomeSource } from './checkout/use-case';
 import { registerPoolMetrics } from '../db/pool-metrics';
+import client from 'prom-client';
 import { serveMetrics } from '../metrics-server';
 import { checkWebhookTarget, systemResolver, type ResolveHost } from '../outbound/webhook-target';
 import { customerSearchValue } from '../temporal/customer-search-value';
 import { payloadCodecOf } from '../temporal/data-converter';
 import { customerIdHashKeyOf } from '../temporal/payload-keys';
 import { createApp } from './app';
+import { DbGuard } from './db-guard';
+import { observePool } from './observed-pool';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { startOrphanSweeper } from './orphan-sweeper';
 import { listen, type RunningApi } from './server';
@@ -53,11 +56,14 @@ export interface BuiltApi {
   listen(port: number, host?: string): Promise<ListeningApi>;
   /** Starts deleting pending rows whose workflow was never started; returns its stop. */
   startOrphanSweeper(): () => void;
+  /** Starts reporting to the shared database breaker (DB_BREAKER on; else nothing); returns its stop. */
+  startDbBreaker(): () => void;
 }
 
 export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
   const metrics = deps.metrics ?? createApiMetrics();
   registerPoolMetrics(metrics.registry, deps.pool);
+  const dbGuard = config.dbBreaker.enabled ? databaseBreaker(config, deps, metrics) : undefined;
   // CUSTOMER_ID_HASH_KEY, or development's in DATA_DIR; production refuses to start without it
   const hashKey = customerIdHashKeyOf(config.temporal.dataProtection);
   const app = createApp({
@@ -67,6 +73,7 @@ export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
     customerSearchValue: (customerId) => customerSearchValue(hashKey, customerId),
     payloadCodec: payloadCodecOf(config.temporal.dataProtection),
     codecCorsOrigins: config.codecCorsOrigins,
+    dbGuard,
     authFailuresPerMinute: config.apiKeys.authFailuresPerMinute,
     keyRateLimitPerMinute: config.apiKeys.keyRateLimitPerMinute,
     trustProxyHops: config.trustProxyHops,
@@ -106,7 +113,30 @@ export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
         },
       };
     },
+    startDbBreaker: () => dbGuard?.start() ?? (() => {}),
     startOrphanSweeper: () =>
       startOrphanSweeper({ client: deps.client, pool: deps.pool, logger: deps.logger, staleAfterMs: orphanAfterMs }, Math.max(1_000, orphanAfterMs / 2)),
   };
+}
+
+/** The database breaker: every query of the pool counted, the state shared through Temporal, exported as a gauge. */
+function databaseBreaker(config: ApiConfig, deps: ApiBuildDeps, metrics: ApiMetrics): DbGuard {
+  const guard = new DbGuard({
+    client: deps.client,
+    pool: deps.pool,
+    taskQueue: config.temporal.taskQueue,
+    logger: deps.logger,
+    config: config.dbBreaker.rules,
+    syncMs: config.dbBreaker.syncMs,
+  });
+  observePool(deps.pool, (ms, err) => guard.observe(ms, err));
+  new client.Gauge({
+    name: 'db_breaker_state',
+    help: 'The database breaker as this api acts on it: 0 closed, 1 half-open, 2 open',
+    registers: [metrics.registry],
+    collect() {
+      this.set({ closed: 0, half_open: 1, open: 2 }[guard.state]);
+    },
+  });
+  return guard;
 }

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const api = await built.listen(config.api.port, config.api.host);
   logger.info({ url: api.url, metricsUrl: `${api.metricsUrl}/metrics`, eagerStart: hosted !== undefined }, 'api listening');
   const stopSweeper = built.startOrphanSweeper();
+  const stopDbBreaker = built.startDbBreaker();
   // a failed Worker would take eager starts it cannot run: exit, and let the supervisor restart the api
   const workerRun = hosted?.run().catch((err: unknown) => {
     logger.fatal({ err: (err as Error).message }, 'the hosted checkout worker failed; exiting');
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'api stopping');
     stopSweeper();
+    stopDbBreaker();
     // the requests held first, then the hosted Worker's tasks (within the worker's grace)
     await api.close();
     hosted?.shutdown();

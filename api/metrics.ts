@@ -8,6 +8,8 @@ export interface ApiMetrics {
   checkoutStarts: client.Counter<'start'>;
   /** Where each outcome was heard: recorded (the hosted worker's commit, in this process) or long_poll. */
   checkoutOutcomeSources: client.Counter<'source'>;
+  /** Requests answered 503 at once because the database breaker was not closed. */
+  dbBreakerRefusals: client.Counter;
   recordRequests(req: Request, res: Response, next: NextFunction): void;
 }
 
@@ -45,8 +47,14 @@ export function createApiMetrics(): ApiMetrics {
     labelNames: ['source'] as const,
     registers: [registry],
   });
+  const dbBreakerRefusals = new client.Counter({
+    name: 'db_breaker_refusals_total',
+    help: 'Requests answered 503 at once because the database breaker was not closed',
+    registers: [registry],
+  });
   return {
     registry,
+    dbBreakerRefusals,
     checkoutOutcomes,
     checkoutStarts,
     checkoutOutcomeSources,

@@ -1,6 +1,7 @@
 // The api's slice: its port, the timeout budget it hands each workflow, the
 // front door's protection, its HTTP server's limits.
 import { z } from 'zod';
+import { DB_BREAKER_DEFAULTS, type DbBreakerConfig } from '../domain/db-breaker';
 import { ConfigError } from '../errors';
 import { apiServerOf, type ApiServerSettings } from './api-server';
 import { loadApiKeyConfig, type ApiKeyConfig } from './api-keys';
@@ -47,6 +48,15 @@ export const apiVars = {
   // The Temporal Web UI origins whose pages may call the codec endpoint (POST /codec/decode)
   // from the browser, comma-separated; no '*': it decrypts customers' data
   CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+  // The breaker in front of the application's Postgres, its state shared by every api through a
+  // Temporal workflow (docs/resilience.md, "The database breaker"). Off until the whole drill suite
+  // has run with it on; the slow-db drill turns it on.
+  DB_BREAKER: flag.default('0'),
+  DB_BREAKER_SLOW_MS: ms(DB_BREAKER_DEFAULTS.slowMs),
+  DB_BREAKER_OPEN_MS: ms(DB_BREAKER_DEFAULTS.openMs),
+  DB_BREAKER_WINDOW_MS: ms(DB_BREAKER_DEFAULTS.windowMs),
+  DB_BREAKER_MIN_VOLUME: z.coerce.number().int().min(1).default(DB_BREAKER_DEFAULTS.minVolume),
+  DB_BREAKER_SYNC_MS: ms(500),
 };
 
 export const apiSchema = z.object({ ...processVars, ...temporalVars, ...databaseVars, ...activityBudgetVars, ...apiVars });
@@ -79,6 +89,8 @@ export interface ApiConfig {
   tracing: TracingConfig;
   /** CODEC_CORS_ORIGINS: the Web UI origins CORS answers on /codec (api/routes/codec.ts). */
   codecCorsOrigins: string[];
+  /** DB_BREAKER*: the database breaker, whether it is on, how often each api reports, its rules. */
+  dbBreaker: { enabled: boolean; syncMs: number; rules: DbBreakerConfig };
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -110,6 +122,17 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     resultWait: e.API_RESULT_WAIT,
     tracing: loadTracingConfig(env),
     codecCorsOrigins: parseOrigins('CODEC_CORS_ORIGINS', e.CODEC_CORS_ORIGINS),
+    dbBreaker: {
+      enabled: isOn(e.DB_BREAKER),
+      syncMs: e.DB_BREAKER_SYNC_MS,
+      rules: {
+        ...DB_BREAKER_DEFAULTS,
+        slowMs: e.DB_BREAKER_SLOW_MS,
+        openMs: e.DB_BREAKER_OPEN_MS,
+        windowMs: e.DB_BREAKER_WINDOW_MS,
+        minVolume: e.DB_BREAKER_MIN_VOLUME,
+      },
+    },
   };
   checkBudgets(config.budgets);
   return config;

@@ -2,3 +2,4 @@
 export { checkout } from './checkout';
 export { reconciliation } from './reconciliation';
 export { webhookDelivery } from './webhook-delivery';
+export { dbBreaker } from './db-breaker';
