@@ -149,8 +149,11 @@ export class ProviderProtection {
   }
 
   private async retryAllowed(client: { query: Pool['query'] }): Promise<boolean> {
-    const { retries, allowed } = await this.retryBudgetUse((text, values) => client.query(text, values));
-    return retries < allowed;
+    const { retries, allowed, retriesLastSecond } = await this.retryBudgetUse((text, values) => client.query(text, values));
+    // a rate, not a bucket: a window's allowance spread over its seconds, so a backlog
+    // waiting on the budget does not go out as one burst when the window turns
+    const perSecond = Math.ceil(allowed / Math.max(1, this.config.retryBudget.windowMs / 1000));
+    return retries < allowed && retriesLastSecond < perSecond;
   }
 
   /**
@@ -159,20 +162,28 @@ export class ProviderProtection {
    * call in the window failed, as many as succeeded (slow start: a healthy
    * provider takes a backlog at up to twice the load it just served, and the
    * first failure brings the budget back to its ratio). A retry is deferred
-   * once retries reach allowed. Read from the fleet's calls, so any process
+   * once retries reach allowed, or a tenth of it (for a 10 s window) in the
+   * last second. Read from the fleet's calls, so any process
    * sees the same figure.
    */
-  async retryBudgetUse(run: Run = (text, values) => this.pool.query(text, values)): Promise<{ retries: number; allowed: number }> {
+  async retryBudgetUse(
+    run: Run = (text, values) => this.pool.query(text, values),
+  ): Promise<{ retries: number; allowed: number; retriesLastSecond: number }> {
     const budget = this.config.retryBudget;
     const counts = (
-      await run<{ firsts: number; retries: number; successes: number; failures: number }>(
+      await run<{ firsts: number; retries: number; successes: number; failures: number; retries_last_second: number }>(
         `SELECT count(*) FILTER (WHERE kind = 'first')::int AS firsts, count(*) FILTER (WHERE kind = 'retry')::int AS retries,
-                count(*) FILTER (WHERE outcome = 'success')::int AS successes, count(*) FILTER (WHERE outcome = 'failure')::int AS failures
+                count(*) FILTER (WHERE outcome = 'success')::int AS successes, count(*) FILTER (WHERE outcome = 'failure')::int AS failures,
+                count(*) FILTER (WHERE kind = 'retry' AND at > clock_timestamp() - interval '1 second')::int AS retries_last_second
            FROM provider_calls WHERE provider = $1 AND at > clock_timestamp() - $2 * interval '1 millisecond'`,
         [this.provider, budget.windowMs],
       )
-    ).rows[0] ?? { firsts: 0, retries: 0, successes: 0, failures: 0 };
+    ).rows[0] ?? { firsts: 0, retries: 0, successes: 0, failures: 0, retries_last_second: 0 };
     const healthy = counts.failures === 0 ? counts.successes : 0;
-    return { retries: counts.retries, allowed: Math.max(budget.minPerWindow, Math.floor(budget.ratio * counts.firsts), healthy) };
+    return {
+      retries: counts.retries,
+      allowed: Math.max(budget.minPerWindow, Math.floor(budget.ratio * counts.firsts), healthy),
+      retriesLastSecond: counts.retries_last_second,
+    };
   }
 }

@@ -58,17 +58,32 @@ describe('provider protection', () => {
   });
 
   it('allows as many retries as calls succeeded while none failed (slow start); one failure brings it back to its ratio', async () => {
-    const protection = testProtection(pool, { retryBudget: { minPerWindow: 0, ratio: 0 } });
+    // a 1 s window: the whole allowance may go in one second
+    const protection = testProtection(pool, { retryBudget: { minPerWindow: 0, ratio: 0, windowMs: 1_000 } });
     for (let i = 0; i < 3; i++) {
       const a = await protection.admit(`ok-${i}`);
       if (a.admitted) await protection.record(a, 'success');
     }
-    expect(await protection.retryBudgetUse()).toEqual({ retries: 0, allowed: 3 });
+    expect(await protection.retryBudgetUse()).toMatchObject({ retries: 0, allowed: 3 });
     // ok-0 and ok-1 again: retries, within the three
     for (const key of ['ok-0', 'ok-1']) expect(admitted(await protection.admit(key))).toEqual({ kind: 'retry', probe: false });
     const failing = await protection.admit('failing-1');
     if (failing.admitted) await protection.record(failing, 'failure');
-    expect(await protection.retryBudgetUse()).toEqual({ retries: 2, allowed: 0 });
+    expect(await protection.retryBudgetUse()).toMatchObject({ retries: 2, allowed: 0 });
     expect(admitted(await protection.admit('ok-2'))).toEqual({ refused: 'retry_budget' });
+  });
+
+  it('spreads a window\'s retries over its seconds: no more than a tenth of a 10 s allowance in one second', async () => {
+    const protection = testProtection(pool, { retryBudget: { minPerWindow: 20, ratio: 0, windowMs: 10_000 } });
+    for (const key of ['a', 'b', 'c']) {
+      const first = await protection.admit(key);
+      if (first.admitted) await protection.record(first, 'failure');
+    }
+    // 20 a window: 2 a second
+    expect(admitted(await protection.admit('a'))).toEqual({ kind: 'retry', probe: false });
+    expect(admitted(await protection.admit('b'))).toEqual({ kind: 'retry', probe: false });
+    expect(admitted(await protection.admit('c'))).toEqual({ refused: 'retry_budget' });
+    await new Promise((r) => setTimeout(r, 1_050));
+    expect(admitted(await protection.admit('c'))).toEqual({ kind: 'retry', probe: false });
   });
 });
