@@ -5,6 +5,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { authenticate, type Caller } from '../../accounts/authenticate';
 import type { Pool } from '../../db/pool';
 import { HttpError } from '../../errors';
+import { withinDependencyBudget } from '../deadline';
 import type { FailureThrottle } from './failure-throttle';
 
 export interface AuthDeps {
@@ -35,7 +36,7 @@ export function authenticateRequests(deps: AuthDeps): RequestHandler {
       );
       return;
     }
-    const result = await authenticate(deps.pool, req.header('authorization'), deps.pepper);
+    const result = await withinDependencyBudget(authenticate(deps.pool, req.header('authorization'), deps.pepper), 'the API key lookup');
     if (!result.ok) {
       // a key that was presented and refused costs a lookup and may be a guess;
       // no key at all is a client that forgot it, and costs nothing

@@ -11,7 +11,7 @@ import { reservePendingPayment } from '../../db/rate-limit';
 import { DeadlinePassed } from '../../errors';
 import type { Logger } from '../../logger';
 import { startOrAttachCheckout, type CheckoutHandle, type CheckoutStart } from '../../workflow-starts/checkout';
-import { settledBy } from '../deadline';
+import { DEPENDENCY_BUDGET_MS, settledBy } from '../deadline';
 import { fingerprintOf } from './schema';
 
 export interface CheckoutDeps {
@@ -69,12 +69,6 @@ export type CheckoutResult =
   | { kind: 'start_unavailable' }
   /** The workflow itself failed (a bug, not an outcome). */
   | { kind: 'workflow_failed' };
-
-/**
- * A dependency that does not answer within this is down as far as the client
- * is concerned: 503 + Retry-After at once rather than spending the whole api budget.
- */
-export const DEPENDENCY_BUDGET_MS = 1_000;
 
 /**
  * The wait for the outcome ends this long before the budget, so the 202 has

@@ -5,11 +5,12 @@ import { findMerchantPayment } from '../../db/payments';
 import type { Pool } from '../../db/pool';
 import { HttpError } from '../../errors';
 import { merchantOf } from '../auth/authenticate';
+import { withinDependencyBudget } from '../deadline';
 
 export function paymentRoutes(deps: { pool: Pool }): Router {
   const router = express.Router();
   router.get('/payments/:paymentId', async (req: Request<{ paymentId: string }>, res: Response) => {
-    const row = await findMerchantPayment(deps.pool, merchantOf(res), req.params.paymentId);
+    const row = await withinDependencyBudget(findMerchantPayment(deps.pool, merchantOf(res), req.params.paymentId), 'the payment lookup');
     if (!row) throw new HttpError(404, 'not_found', `no payment ${req.params.paymentId}`);
     res.json({
       payment_id: row.payment_id,
