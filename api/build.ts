@@ -128,8 +128,14 @@ function databaseBreaker(config: ApiConfig, deps: ApiBuildDeps, metrics: ApiMetr
     logger: deps.logger,
     config: config.dbBreaker.rules,
     syncMs: config.dbBreaker.syncMs,
+    // read at each report, after the pool below is observed
+    overdue: (ms) => observed.takeOverdue(ms),
+    anyOverdue: (ms) => observed.anyOverdue(ms),
+    connectionsInUse: () => deps.pool.totalCount - deps.pool.idleCount,
+    // two kept for the probe and the orphan sweeper
+    maxInUseWhileSlow: Math.max(1, config.database.poolSize - 2),
   });
-  observePool(deps.pool, (ms, err) => guard.observe(ms, err));
+  const observed = observePool(deps.pool, (ms, err, alreadySlow) => guard.observe(ms, err, alreadySlow));
   new client.Gauge({
     name: 'db_breaker_state',
     help: 'The database breaker as this api acts on it: 0 closed, 1 half-open, 2 open',

@@ -34,6 +34,18 @@ export interface DbGuardDeps {
   syncMs: number;
   /** called on every change of the state this process acts on */
   onState?: (state: DbBreakerState) => void;
+  /** queries running longer than ms not counted yet (api/observed-pool.ts): counted slow at each report */
+  overdue?: (ms: number) => number;
+  /** whether some query is running longer than ms right now */
+  anyOverdue?: (ms: number) => boolean;
+  /** the pool's connections in use now */
+  connectionsInUse?: () => number;
+  /**
+   * While a query is overdue, requests are let in only while fewer connections
+   * than this are in use: the pool's size less what the probe and the
+   * background work need. Unset: no cap.
+   */
+  maxInUseWhileSlow?: number;
 }
 
 export type DbAdmission = { admitted: true } | { admitted: false; retryAfterMs: number };
@@ -57,19 +69,41 @@ export class DbGuard {
 
   constructor(private readonly deps: DbGuardDeps) {}
 
-  /** One query's outcome on this process's pool. */
-  observe(durationMs: number, err: unknown): void {
+  /** One query's outcome on this process's pool; alreadySlow: it was counted as an overdue call before it ended. */
+  observe(durationMs: number, err: unknown, alreadySlow = false): void {
+    if (alreadySlow) {
+      // counted once already, as a slow call; a failure at the end still counts
+      if (err !== undefined && isDatabaseUnavailable(err)) this.pending.failures += 1;
+      return;
+    }
     this.pending.calls += 1;
     if (err !== undefined && isDatabaseUnavailable(err)) this.pending.failures += 1;
     if (durationMs > this.deps.config.slowMs) this.pending.slow += 1;
   }
 
-  /** Whether a request that needs the database may go on now. */
+  /** Queries still running past the slow threshold, counted as slow calls now (api/observed-pool.ts). */
+  observeOverdue(n: number): void {
+    this.pending.calls += n;
+    this.pending.slow += n;
+  }
+
+  /**
+   * Whether a request that needs the database may go on now. While a query is
+   * overdue (the database is turning slow, before the breaker has seen enough
+   * to open), a request is let in only while fewer than maxInUseWhileSlow
+   * connections are in use: a request that answered at its deadline may still
+   * hold its connection, and the last ones stay free.
+   */
   admit(): DbAdmission {
     const now = Date.now();
     const view = this.view(now);
     this.act(view.state);
-    return view.state === 'closed' ? { admitted: true } : { admitted: false, retryAfterMs: view.retryAfterMs };
+    if (view.state !== 'closed') return { admitted: false, retryAfterMs: view.retryAfterMs };
+    const { maxInUseWhileSlow, connectionsInUse, anyOverdue, config } = this.deps;
+    if (maxInUseWhileSlow !== undefined && connectionsInUse && connectionsInUse() >= maxInUseWhileSlow && anyOverdue?.(config.slowMs)) {
+      return { admitted: false, retryAfterMs: 1_000 };
+    }
+    return { admitted: true };
   }
 
   get state(): DbBreakerState {
@@ -78,7 +112,10 @@ export class DbGuard {
 
   /** Starts reporting; returns its stop. */
   start(): () => void {
-    this.timer = setInterval(() => void this.sync(), this.deps.syncMs);
+    this.timer = setInterval(() => {
+      if (this.deps.overdue) this.observeOverdue(this.deps.overdue(this.deps.config.slowMs));
+      void this.sync();
+    }, this.deps.syncMs);
     this.timer.unref();
     return () => clearInterval(this.timer);
   }

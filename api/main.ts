@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../logger';
 import { tracingClientInterceptors } from '../observability/temporal-client';
 import { startTracing } from '../observability/tracing';
 import { dataConverterOf } from '../temporal/data-converter';
-import type { Pool } from '../db/pool';
+import { createPool, type Pool } from '../db/pool';
 import { hostCheckoutWorker, type HostedCheckoutWorker } from '../worker/hosted-checkout-worker';
 import { createWorkerMetrics, type WorkerMetrics } from '../worker/metrics';
 import { installSdkRuntime } from '../worker/sdk-runtime';
@@ -25,7 +25,12 @@ async function main(): Promise<void> {
   // one registry: the api's metrics and its hosted worker's (breaker, side effects, charge attempts, provider latency)
   const metrics = createApiMetrics();
   const sdkMetricsUrl = config.eagerStart ? (await installSdkRuntime(logger, { metricsPort: config.temporal.sdkMetricsPort })).metricsUrl : undefined;
-  const hosted = config.eagerStart ? await hostWorker(pool, logger, createWorkerMetrics(metrics.registry)) : undefined;
+  // the hosted worker's activities get a pool of their own: a slow database that holds their
+  // connections must not leave the requests' pool empty (the requests have the database breaker)
+  const workerPool = config.eagerStart
+    ? createPool(config.database.url, config.database.poolSize, (err) => logger.warn({ err: err.message }, 'idle Postgres connection lost'), config.databaseSession.pool)
+    : undefined;
+  const hosted = workerPool ? await hostWorker(workerPool, logger, createWorkerMetrics(metrics.registry)) : undefined;
   const connection = hosted ? undefined : connectApiToTemporal(config.temporal.address, config.temporal.access);
   const client =
     hosted?.client ??
@@ -69,6 +74,7 @@ async function main(): Promise<void> {
     await hosted?.close();
     await connection?.close();
     await pool.end();
+    await workerPool?.end();
     await tracing.shutdown();
     process.exit(0);
   };
