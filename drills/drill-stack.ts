@@ -126,6 +126,11 @@ export class DrillStack {
       .map(([process, port]) => ({ process, url: url(port) }));
   }
 
+  /** The application's Postgres URL (its role), as the api and workers get it. */
+  get databaseUrl(): string {
+    return this.local.databaseUrl;
+  }
+
   get stubUrl(): string {
     return this.local.stubUrl;
   }

@@ -15,6 +15,7 @@ import { restart } from './scenarios/restart';
 import { retryStorm } from './scenarios/retry-storm';
 import { rollingDeploy } from './scenarios/rolling-deploy';
 import { slowClients } from './scenarios/slow-clients';
+import { slowDb } from './scenarios/slow-db';
 import { slowProvider } from './scenarios/slow-provider';
 import { webhookOutage } from './scenarios/webhook-outage';
 import { workerCrash } from './scenarios/worker-crash';
@@ -36,6 +37,7 @@ export const DRILLS: Drill[] = [
   reconciliation,
   slowClients,
   dbOutage,
+  slowDb,
   rollingDeploy,
   apiCrash,
 ];

@@ -5,35 +5,17 @@
 // jittered retries, retry budget, shared breaker). Every answer the api gives
 // must come within its budget, every customer must end with a final answer,
 // and every payment must be charged once (the runner's invariants).
-import { CheckoutError, createCheckoutClient, type AttemptEvent } from '../../client/checkout-client';
+import { CheckoutError, createCheckoutClient } from '../../client/checkout-client';
 import type { Drill } from '../drill';
 import { drive, logicalCheckouts, percentile } from '../load';
 import { sampleProvider, type ProviderSample } from '../provider-rate';
+import { requestTimer } from '../request-timer';
 import { spansWhere } from '../storm-series';
 
 const API_LIMIT_MS = 3_000 + 500; // the api's budget plus a margin for the trip
 const RATE_PER_S = 6;
 const FAIL_RATE = 0.5;
 const TAIL = { tail_rate: 0.02, tail_latency_ms: 10_000 }; // 2 % of calls take 10 s: p99 10 s
-
-/** How long each request of one checkout took, from the client's own reports. */
-function requestTimer() {
-  const durations: Array<{ kind: AttemptEvent['kind']; ms: number; status: string }> = [];
-  const nextStart = new Map<string, number>();
-  return {
-    durations,
-    start(key: string) {
-      nextStart.set(key, performance.now());
-    },
-    onAttempt(event: AttemptEvent) {
-      const now = performance.now();
-      const started = nextStart.get(event.idempotencyKey) ?? now;
-      durations.push({ kind: event.kind, ms: now - started, status: event.httpStatus === undefined ? (event.error ?? 'no answer') : String(event.httpStatus) });
-      // the next request goes out after the delay the client chose
-      nextStart.set(event.idempotencyKey, now + (event.nextDelayMs ?? 0));
-    },
-  };
-}
 
 export const blackFriday: Drill = {
   name: 'black-friday',
@@ -89,7 +71,6 @@ export const blackFriday: Drill = {
         items.map(async (item, i) => {
           await new Promise((r) => setTimeout(r, (i * 1_000) / RATE_PER_S));
           const t = performance.now();
-          timer.start(item.key);
           try {
             const result = await client.checkout(item.request, { idempotencyKey: item.key });
             outcomes[result.status] = (outcomes[result.status] ?? 0) + 1;
