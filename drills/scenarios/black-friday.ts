@@ -20,7 +20,7 @@ const TAIL = { tail_rate: 0.02, tail_latency_ms: 10_000 }; // 2 % of calls take 
 export const blackFriday: Drill = {
   name: 'black-friday',
   summary: '1,000 customers; the provider fails 50 % with p99 10 s for a window: every answer in budget, every payment resolved once',
-  fullDuration: 'about 6 min',
+  fullDuration: 'about 3.5 min',
   async run({ short, log, startStack }) {
     const stack = await startStack();
     const n = short ? 150 : 1_000;
