@@ -150,9 +150,10 @@ export class ProviderProtection {
 
   private async retryAllowed(client: { query: Pool['query'] }): Promise<boolean> {
     const { retries, allowed, retriesLastSecond } = await this.retryBudgetUse((text, values) => client.query(text, values));
-    // a rate, not a bucket: a window's allowance spread over its seconds, so a backlog
-    // waiting on the budget does not go out as one burst when the window turns
-    const perSecond = Math.ceil(allowed / Math.max(1, this.config.retryBudget.windowMs / 1000));
+    // a rate, not a bucket: a large allowance is spread over the window's seconds, so a backlog
+    // waiting on the budget does not go out as one burst when the window turns; the floor may go at once
+    const { windowMs, minPerWindow } = this.config.retryBudget;
+    const perSecond = Math.max(minPerWindow, Math.ceil(allowed / Math.max(1, windowMs / 1000)));
     return retries < allowed && retriesLastSecond < perSecond;
   }
 
@@ -162,8 +163,8 @@ export class ProviderProtection {
    * call in the window failed, as many as succeeded (slow start: a healthy
    * provider takes a backlog at up to twice the load it just served, and the
    * first failure brings the budget back to its ratio). A retry is deferred
-   * once retries reach allowed, or a tenth of it (for a 10 s window) in the
-   * last second. Read from the fleet's calls, so any process
+   * once retries reach allowed, or, in the last second, a tenth of it (for a
+   * 10 s window) or the floor, whichever is more. Read from the fleet's calls, so any process
    * sees the same figure.
    */
   async retryBudgetUse(

@@ -73,17 +73,17 @@ describe('provider protection', () => {
     expect(admitted(await protection.admit('ok-2'))).toEqual({ refused: 'retry_budget' });
   });
 
-  it('spreads a window\'s retries over its seconds: no more than a tenth of a 10 s allowance in one second', async () => {
-    const protection = testProtection(pool, { retryBudget: { minPerWindow: 20, ratio: 0, windowMs: 10_000 } });
-    for (const key of ['a', 'b', 'c']) {
-      const first = await protection.admit(key);
+  it('spreads a large allowance over the window\'s seconds: no more than a tenth of a 10 s allowance in one second', async () => {
+    // 20 first calls, all failing (no slow start): 20 retries a window at ratio 1, 2 a second
+    const protection = testProtection(pool, { breaker: { minVolume: 1_000 }, retryBudget: { minPerWindow: 0, ratio: 1, windowMs: 10_000 } });
+    for (let i = 0; i < 20; i++) {
+      const first = await protection.admit(`k-${i}`);
       if (first.admitted) await protection.record(first, 'failure');
     }
-    // 20 a window: 2 a second
-    expect(admitted(await protection.admit('a'))).toEqual({ kind: 'retry', probe: false });
-    expect(admitted(await protection.admit('b'))).toEqual({ kind: 'retry', probe: false });
-    expect(admitted(await protection.admit('c'))).toEqual({ refused: 'retry_budget' });
+    expect(admitted(await protection.admit('k-0'))).toEqual({ kind: 'retry', probe: false });
+    expect(admitted(await protection.admit('k-1'))).toEqual({ kind: 'retry', probe: false });
+    expect(admitted(await protection.admit('k-2'))).toEqual({ refused: 'retry_budget' });
     await new Promise((r) => setTimeout(r, 1_050));
-    expect(admitted(await protection.admit('c'))).toEqual({ kind: 'retry', probe: false });
+    expect(admitted(await protection.admit('k-2'))).toEqual({ kind: 'retry', probe: false });
   });
 });
