@@ -124,7 +124,15 @@ export const dbOutage: Drill = {
     // (their charges then finish into the ledger step); bounded: never later than 20 s in
     const burstDeadline = Date.now() + 20_000;
     const pendingNow = () => count(stack, `SELECT count(*)::int AS n FROM payments WHERE status = 'pending'`);
-    while (Date.now() < burstDeadline && (results.length < Math.ceil(n / 5) || (await pendingNow()) < concurrency / 2)) await sleep(100);
+    // charging now: stamped before the provider call, so it will finish into the ledger step while Postgres is down
+    // (without this the stop could land when every in-flight checkout was still before its charge: then nothing waits in the ledger)
+    const chargingNow = () => count(stack, `SELECT count(*)::int AS n FROM payments WHERE status = 'pending' AND charge_attempted_at IS NOT NULL`);
+    while (
+      Date.now() < burstDeadline &&
+      (results.length < Math.ceil(n / 5) || (await pendingNow()) < concurrency / 2 || (await chargingNow()) < 2)
+    ) {
+      await sleep(50);
+    }
     const pendingAtStop = await pendingNow();
     log(`stopping Postgres with ${results.length}/${n} checkouts done and ${pendingAtStop} pending`);
     const stoppedAt = Date.now();
