@@ -4,13 +4,13 @@
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type express from 'express';
+import client from 'prom-client';
 import { pepperOf } from '../accounts/pepper';
 import type { ApiConfig } from '../config';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import type { RecordedOutcomeSource } from './checkout/use-case';
 import { registerPoolMetrics } from '../db/pool-metrics';
-import client from 'prom-client';
 import { serveMetrics } from '../metrics-server';
 import { checkWebhookTarget, systemResolver, type ResolveHost } from '../outbound/webhook-target';
 import { customerSearchValue } from '../temporal/customer-search-value';
@@ -121,21 +121,20 @@ export function buildApi(config: ApiConfig, deps: ApiBuildDeps): BuiltApi {
 
 /** The database breaker: every query of the pool counted, the state shared through Temporal, exported as a gauge. */
 function databaseBreaker(config: ApiConfig, deps: ApiBuildDeps, metrics: ApiMetrics): DbGuard {
-  const guard = new DbGuard({
+  const guard: DbGuard = new DbGuard({
     client: deps.client,
     pool: deps.pool,
     taskQueue: config.temporal.taskQueue,
     logger: deps.logger,
     config: config.dbBreaker.rules,
     syncMs: config.dbBreaker.syncMs,
-    // read at each report, after the pool below is observed
-    overdue: (ms) => observed.takeOverdue(ms),
-    anyOverdue: (ms) => observed.anyOverdue(ms),
-    connectionsInUse: () => deps.pool.totalCount - deps.pool.idleCount,
-    // two kept for the probe and the orphan sweeper
-    maxInUseWhileSlow: Math.max(1, config.database.poolSize - 2),
+    inFlight: {
+      // the observer runs when a query ends, never before the guard exists
+      queries: observePool(deps.pool, (ms, err, alreadySlow) => guard.observe(ms, err, alreadySlow)),
+      // two kept for the probe and the orphan sweeper
+      maxInUseWhileSlow: Math.max(1, config.database.poolSize - 2),
+    },
   });
-  const observed = observePool(deps.pool, (ms, err, alreadySlow) => guard.observe(ms, err, alreadySlow));
   new client.Gauge({
     name: 'db_breaker_state',
     help: 'The database breaker as this api acts on it: 0 closed, 1 half-open, 2 open',

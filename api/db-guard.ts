@@ -22,6 +22,8 @@ import {
 import type { Pool } from '../db/pool';
 import type { Logger } from '../logger';
 import { dbBreaker, reportDbHealth, type DbBreakerReport, type DbBreakerView } from '../workflows/db-breaker';
+import { settledBy } from './deadline';
+import type { ObservedPool } from './observed-pool';
 import { isDatabaseUnavailable } from './unavailable';
 
 export interface DbGuardDeps {
@@ -32,20 +34,13 @@ export interface DbGuardDeps {
   config: DbBreakerConfig;
   /** how often this process reports and learns the shared state */
   syncMs: number;
-  /** called on every change of the state this process acts on */
-  onState?: (state: DbBreakerState) => void;
-  /** queries running longer than ms not counted yet (api/observed-pool.ts): counted slow at each report */
-  overdue?: (ms: number) => number;
-  /** whether some query is running longer than ms right now */
-  anyOverdue?: (ms: number) => boolean;
-  /** the pool's connections in use now */
-  connectionsInUse?: () => number;
   /**
-   * While a query is overdue, requests are let in only while fewer connections
-   * than this are in use: the pool's size less what the probe and the
-   * background work need. Unset: no cap.
+   * The pool's queries in flight (api/observed-pool.ts): those past slowMs count
+   * as slow at each report, and while one is, requests are let in only while
+   * fewer than maxInUseWhileSlow of the pool's connections are in use (its size
+   * less what the probe and the background work need). Unset: neither.
    */
-  maxInUseWhileSlow?: number;
+  inFlight?: { queries: ObservedPool; maxInUseWhileSlow: number };
 }
 
 export type DbAdmission = { admitted: true } | { admitted: false; retryAfterMs: number };
@@ -99,8 +94,8 @@ export class DbGuard {
     const view = this.view(now);
     this.act(view.state);
     if (view.state !== 'closed') return { admitted: false, retryAfterMs: view.retryAfterMs };
-    const { maxInUseWhileSlow, connectionsInUse, anyOverdue, config } = this.deps;
-    if (maxInUseWhileSlow !== undefined && connectionsInUse && connectionsInUse() >= maxInUseWhileSlow && anyOverdue?.(config.slowMs)) {
+    const { inFlight, pool, config } = this.deps;
+    if (inFlight && pool.totalCount - pool.idleCount >= inFlight.maxInUseWhileSlow && inFlight.queries.anyOverdue(config.slowMs)) {
       return { admitted: false, retryAfterMs: 1_000 };
     }
     return { admitted: true };
@@ -113,7 +108,7 @@ export class DbGuard {
   /** Starts reporting; returns its stop. */
   start(): () => void {
     this.timer = setInterval(() => {
-      if (this.deps.overdue) this.observeOverdue(this.deps.overdue(this.deps.config.slowMs));
+      if (this.deps.inFlight) this.observeOverdue(this.deps.inFlight.queries.takeOverdue(this.deps.config.slowMs));
       void this.sync();
     }, this.deps.syncMs);
     this.timer.unref();
@@ -143,7 +138,7 @@ export class DbGuard {
           this.deps.logger.warn({ err: (err as Error).message }, 'database breaker: the shared state is out of reach; acting on this process alone');
           this.unreachableLogged = true;
         }
-        if (!this.sharedFresh(Date.now())) {
+        if (!this.freshShared(Date.now())) {
           const grant = grantProbe(this.local, this.reporter, Date.now(), this.deps.config);
           this.local = grant.breaker;
           if (grant.granted) this.runProbe();
@@ -173,37 +168,30 @@ export class DbGuard {
   private runProbe(): void {
     if (this.probing) return;
     this.probing = true;
-    const { slowMs } = this.deps.config;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${slowMs} ms`)), slowMs);
-    });
-    Promise.race([this.deps.pool.query('SELECT 1'), late])
+    settledBy(Date.now() + this.deps.config.slowMs, this.deps.pool.query('SELECT 1'))
       .then(
         () => (this.probeResult = 'ok'),
         () => (this.probeResult = 'failed'),
       )
       .finally(() => {
-        clearTimeout(timer);
         this.probing = false;
         this.deps.logger.info({ probe: this.probeResult }, 'database breaker: probe');
         void this.sync();
       });
   }
 
-  private sharedFresh(now: number): boolean {
-    return this.shared !== null && now - this.shared.at <= 3 * this.deps.syncMs;
+  /** The shared state, while its last report is recent enough to act on. */
+  private freshShared(now: number): DbBreakerView | undefined {
+    return this.shared && now - this.shared.at <= 3 * this.deps.syncMs ? this.shared.view : undefined;
   }
 
   private view(now: number): { state: DbBreakerState; retryAfterMs: number } {
-    if (this.shared && this.sharedFresh(now)) return this.shared.view;
-    return { state: this.local.state, retryAfterMs: dbRetryAfterMs(this.local, now, this.deps.config) };
+    return this.freshShared(now) ?? { state: this.local.state, retryAfterMs: dbRetryAfterMs(this.local, now, this.deps.config) };
   }
 
   private act(state: DbBreakerState): void {
     if (state === this.acting) return;
     this.deps.logger.warn({ from: this.acting, to: state }, 'database breaker changed');
     this.acting = state;
-    this.deps.onState?.(state);
   }
 }

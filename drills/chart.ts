@@ -122,12 +122,14 @@ export function lineChartSvg(chart: LineChart): string {
   return `${out.join('\n')}\n`;
 }
 
+/** The width and height an SVG of ours declares on its root element. */
+export function svgSize(svg: string): { width: number; height: number } {
+  return { width: Number(/width="(\d+)"/.exec(svg)?.[1] ?? 960), height: Number(/height="(\d+)"/.exec(svg)?.[1] ?? 440) };
+}
+
 /** Charts one above the other in one SVG, each keeping its own size. */
 export function stackedSvg(charts: string[], gap = 8): string {
-  const sizes = charts.map((svg) => ({
-    width: Number(/width="(\d+)"/.exec(svg)?.[1] ?? 960),
-    height: Number(/height="(\d+)"/.exec(svg)?.[1] ?? 440),
-  }));
+  const sizes = charts.map(svgSize);
   const width = Math.max(...sizes.map((s) => s.width));
   const height = sizes.reduce((sum, s) => sum + s.height, 0) + gap * (charts.length - 1);
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`];

@@ -249,6 +249,12 @@ export class DrillStack {
     if (!res.ok) throw new Error(`PUT /faults answered ${res.status}`);
   }
 
+  /** The shared provider breaker's state ('closed' before its row exists). */
+  async providerBreakerState(): Promise<string> {
+    const row = (await this.pool.query<{ state: string }>(`SELECT state FROM provider_breakers WHERE provider = 'payments'`)).rows[0];
+    return row?.state ?? 'closed';
+  }
+
   async stubStats(): Promise<StubStats> {
     return (await (await fetch(`${this.stubUrl}/stats`, { signal: AbortSignal.timeout(5_000) })).json()) as StubStats;
   }

@@ -95,6 +95,11 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
 
+/** "p50 / p99 / worst ms" of a list of milliseconds, as the drills' reports show latency. */
+export function p50p99Worst(values: number[]): string {
+  return `${percentile(values, 50).toFixed(0)} / ${percentile(values, 99).toFixed(0)} / ${Math.max(...values).toFixed(0)} ms`;
+}
+
 export function tally(results: CheckoutResult[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;

@@ -25,3 +25,18 @@ export function requestTimer() {
     },
   };
 }
+
+/** How many answers of each request kind and status, e.g. {"checkout 201": 12, "poll 200": 3}. */
+export function answersByStatus(durations: TimedRequest[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const d of durations) counts[`${d.kind} ${d.status}`] = (counts[`${d.kind} ${d.status}`] ?? 0) + 1;
+  return counts;
+}
+
+/** The failure to report when answers took over limitMs, naming the worst; undefined when none did. */
+export function lateAnswers(durations: TimedRequest[], limitMs: number): string | undefined {
+  const late = durations.filter((d) => d.ms > limitMs);
+  if (late.length === 0) return undefined;
+  const worst = late.reduce((a, b) => (b.ms > a.ms ? b : a));
+  return `${late.length} api answers took over ${limitMs} ms (worst ${worst.ms.toFixed(0)} ms: ${worst.kind} ${worst.status})`;
+}

@@ -2,11 +2,11 @@
 // browser test uses), so a report opens anywhere an image does.
 import fs from 'node:fs';
 import { requireChromium } from '../stack/toolchain';
+import { svgSize } from './chart';
 
 export async function svgToPng(svgPath: string, pngPath: string): Promise<void> {
   const svg = fs.readFileSync(svgPath, 'utf8');
-  const width = Number(/width="(\d+)"/.exec(svg)?.[1] ?? 960);
-  const height = Number(/height="(\d+)"/.exec(svg)?.[1] ?? 440);
+  const { width, height } = svgSize(svg);
   // puppeteer-core is an ES module only
   const { default: puppeteer } = await import('puppeteer-core');
   const browser = await puppeteer.launch({

@@ -7,9 +7,9 @@
 // and every payment must be charged once (the runner's invariants).
 import { CheckoutError, createCheckoutClient } from '../../client/checkout-client';
 import type { Drill } from '../drill';
-import { drive, logicalCheckouts, percentile } from '../load';
+import { drive, logicalCheckouts, p50p99Worst } from '../load';
 import { sampleProvider, type ProviderSample } from '../provider-rate';
-import { requestTimer } from '../request-timer';
+import { answersByStatus, lateAnswers, requestTimer } from '../request-timer';
 import { spansWhere } from '../storm-series';
 
 const API_LIMIT_MS = 3_000 + 500; // the api's budget plus a margin for the trip
@@ -39,7 +39,7 @@ export const blackFriday: Drill = {
     const outcomes: Record<string, number> = {};
     const checkoutMs: number[] = [];
     const sampler = sampleProvider<string>(stack.stubUrl, {
-      extra: async () => (await stack.pool.query<{ state: string }>(`SELECT state FROM provider_breakers WHERE provider = 'payments'`)).rows[0]?.state ?? 'closed',
+      extra: () => stack.providerBreakerState(),
     });
     log(
       `${n} customers at ${RATE_PER_S}/s; from ${window.fromS} s to ${window.toS} s the provider fails ${FAIL_RATE * 100} % of calls ` +
@@ -94,27 +94,22 @@ export const blackFriday: Drill = {
 
     const posts = timer.durations.filter((d) => d.kind === 'checkout');
     const polls = timer.durations.filter((d) => d.kind === 'poll');
-    const late = timer.durations.filter((d) => d.ms > API_LIMIT_MS);
-    const statuses: Record<string, number> = {};
-    for (const d of timer.durations) statuses[`${d.kind} ${d.status}`] = (statuses[`${d.kind} ${d.status}`] ?? 0) + 1;
     const breakerOpen = spansWhere(samples, (s) => s.extra !== 'closed');
     const failures: string[] = [];
-    if (late.length > 0) {
-      failures.push(`${late.length} api answers took over ${API_LIMIT_MS} ms (worst ${Math.max(...late.map((d) => d.ms)).toFixed(0)} ms: ${late[0]?.kind} ${late[0]?.status})`);
-    }
+    const late = lateAnswers(timer.durations, API_LIMIT_MS);
+    if (late) failures.push(late);
     const unresolved = Object.entries(outcomes).filter(([status]) => status !== 'completed');
     if (unresolved.length > 0) failures.push(`customers without a completed payment: ${JSON.stringify(Object.fromEntries(unresolved))}`);
     if (settled < 0) failures.push('checkouts still open or pending 120 s after the last customer was answered');
-    const ms = (values: number[]) => `${percentile(values, 50).toFixed(0)} / ${percentile(values, 99).toFixed(0)} / ${Math.max(...values).toFixed(0)} ms`;
     return {
       rows: [
         ['customers', `${n} at ${RATE_PER_S}/s (after 10 to warm up)`],
         ['provider', `${FAIL_RATE * 100} % errors and ${TAIL.tail_rate * 100} % of calls taking ${TAIL.tail_latency_ms / 1000} s, from ${window.fromS} s to ${window.toS} s`],
         ['customers\' outcomes', JSON.stringify(outcomes)],
-        ['api answers (request, status)', JSON.stringify(statuses)],
-        ['POST /checkout p50 / p99 / worst', `${ms(posts.map((d) => d.ms))} (limit ${API_LIMIT_MS})`],
-        ['GET of a 202 Location p50 / p99 / worst', polls.length > 0 ? ms(polls.map((d) => d.ms)) : 'none'],
-        ['customer time to a final answer p50 / p99 / worst', ms(checkoutMs)],
+        ['api answers (request, status)', JSON.stringify(answersByStatus(timer.durations))],
+        ['POST /checkout p50 / p99 / worst', `${p50p99Worst(posts.map((d) => d.ms))} (limit ${API_LIMIT_MS})`],
+        ['GET of a 202 Location p50 / p99 / worst', polls.length > 0 ? p50p99Worst(polls.map((d) => d.ms)) : 'none'],
+        ['customer time to a final answer p50 / p99 / worst', p50p99Worst(checkoutMs)],
         ['last customer answered', `${lastAnswerS.toFixed(0)} s after the first arrived (${(lastAnswerS - window.toS).toFixed(0)} s after the window)`],
         ['provider calls per payment', ((stats.attempts - 10) / n).toFixed(2)],
         ['breaker not closed', breakerOpen.map(([a, b]) => `${a.toFixed(0)}-${b.toFixed(0)} s`).join(', ') || 'never'],

@@ -118,10 +118,7 @@ async function runOnce(kind: Kind, ctx: DrillContext, plan: Plan, last: boolean)
       `${FAIL_RATE * 100} % of calls hang from ${plan.beforeS} s to ${plan.beforeS + plan.windowS} s`,
   );
   const sampler = sampleProvider<string>(stack.stubUrl, {
-    extra: async () =>
-      kind === 'naive'
-        ? 'none'
-        : ((await stack.pool.query<{ state: string }>(`SELECT state FROM provider_breakers WHERE provider = 'payments'`)).rows[0]?.state ?? 'closed'),
+    extra: async () => (kind === 'naive' ? 'none' : stack.providerBreakerState()),
   });
   const t0 = performance.now();
   const elapsedS = () => (performance.now() - t0) / 1000;

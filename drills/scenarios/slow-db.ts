@@ -10,8 +10,8 @@ import { freePort } from '../../stack/free-port';
 import { startBurst } from '../client-burst';
 import type { Drill } from '../drill';
 import { startLatencyProxy } from '../latency-proxy';
-import { percentile } from '../load';
-import { requestTimer } from '../request-timer';
+import { p50p99Worst } from '../load';
+import { answersByStatus, lateAnswers, requestTimer } from '../request-timer';
 
 const API_LIMIT_MS = 3_000 + 500; // the api's budget plus a margin for the trip
 const SLOW_MS = 2_000; // each packet, each way: a query takes 4 s and more
@@ -83,15 +83,10 @@ export const slowDb: Drill = {
     const settled = await stack.waitUntilSettled(120_000, (o, p) => log(`  ... ${o} open, ${p} pending`));
     await proxy.close();
 
-    const statuses: Record<string, number> = {};
-    for (const d of timer.durations) statuses[`${d.kind} ${d.status}`] = (statuses[`${d.kind} ${d.status}`] ?? 0) + 1;
-    const late = timer.durations.filter((d) => d.ms > API_LIMIT_MS);
     const refused = timer.durations.filter((d) => d.status === '503').length;
     const failures: string[] = [];
-    if (late.length > 0) {
-      const worst = late.reduce((a, b) => (b.ms > a.ms ? b : a));
-      failures.push(`${late.length} api answers took over ${API_LIMIT_MS} ms (worst ${worst.ms.toFixed(0)} ms: ${worst.kind} ${worst.status})`);
-    }
+    const late = lateAnswers(timer.durations, API_LIMIT_MS);
+    if (late) failures.push(late);
     if (!(pool.maxWaiting === 0 && pool.maxInUse < pool.size)) {
       failures.push(`the api's pool saturated: ${pool.maxInUse} of ${pool.size} connections in use, ${pool.maxWaiting} queries waiting at worst`);
     }
@@ -100,14 +95,13 @@ export const slowDb: Drill = {
     const notCompleted = burst.results.filter((r) => r.status !== 'completed');
     if (notCompleted.length > 0) failures.push(`${notCompleted.length} checkouts ended ${notCompleted[0]?.status}`);
     if (settled < 0) failures.push('checkouts still open or pending 120 s after the last customer was answered');
-    const ms = (values: number[]) => `${percentile(values, 50).toFixed(0)} / ${percentile(values, 99).toFixed(0)} / ${Math.max(...values).toFixed(0)} ms`;
     return {
       rows: [
         ['database slow', `every packet held ${SLOW_MS} ms each way, from ${slowFor.fromS} s to ${slowFor.toS} s of a ${slowFor.endS} s burst (6 customers at a time)`],
         ['checkouts', `${burst.results.length} completed of ${burst.started()} (${burst.errors.length} gave up)`],
-        ['api answers (request, status)', JSON.stringify(statuses)],
+        ['api answers (request, status)', JSON.stringify(answersByStatus(timer.durations))],
         ['answered 503 + Retry-After (breaker or 1 s dependency deadline)', refused],
-        ['api answer p50 / p99 / worst', `${ms(timer.durations.map((d) => d.ms))} (limit ${API_LIMIT_MS})`],
+        ['api answer p50 / p99 / worst', `${p50p99Worst(timer.durations.map((d) => d.ms))} (limit ${API_LIMIT_MS})`],
         ["api's pool at worst", `${pool.maxInUse} of ${pool.size} connections in use, ${pool.maxWaiting} queries waiting`],
         ['database breaker states seen (0 closed, 1 half-open, 2 open)', [...pool.breakerSeen].filter((v) => !Number.isNaN(v)).sort().join(', ')],
       ],
