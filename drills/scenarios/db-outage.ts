@@ -33,8 +33,8 @@ const OLD_ATTEMPTS = Math.min(10, LEDGER_RETRY.oldPolicyMaximumAttempts);
 /** The longest the old policy's attempts could wait between them in all, at these intervals (every delay at its ceiling). */
 const OLD_WINDOW_MS = Array.from({ length: OLD_ATTEMPTS - 1 }, (_, i) => Math.min(LEDGER_MAX_INTERVAL_MS, LEDGER_INITIAL_MS * 2 ** i)).reduce((a, b) => a + b, 0);
 
-/** The highest ledger attempt the worker logged for each checkout workflow (its recording-failed lines), and when. */
-function ledgerAttemptsSeen(worker: Part): {
+/** The highest ledger attempt logged for each checkout workflow (recording-failed lines), and when, by every process that runs checkout activities. */
+function ledgerAttemptsSeen(parts: Part[]): {
   perWorkflow: Map<string, number>;
   failedAttempts: () => number;
   msPerAttempt: () => number;
@@ -44,27 +44,29 @@ function ledgerAttemptsSeen(worker: Part): {
   const errors = new Map<string, number>();
   const span = new Map<string, { first: number; last: number; attempts: number }>();
   let failed = 0;
-  let partial = '';
-  const read = (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.includes('"activity":"recordCompletedPayment"') || !line.includes('will retry')) continue;
-      const workflowId = /"workflowId":"([^"]+)"/.exec(line)?.[1];
-      const attempt = Number(/"attempt":(\d+)/.exec(line)?.[1]);
-      if (!workflowId || !Number.isFinite(attempt)) continue;
-      failed += 1;
-      const err = (/"err":"([^"]*)"/.exec(line)?.[1] ?? 'unknown').replace(/\d+\.\d+\.\d+\.\d+:\d+/g, '<addr>');
-      errors.set(err, (errors.get(err) ?? 0) + 1);
-      perWorkflow.set(workflowId, Math.max(perWorkflow.get(workflowId) ?? 0, attempt));
-      const time = Number(/"time":(\d+)/.exec(line)?.[1]);
-      if (Number.isFinite(time)) {
-        const s = span.get(workflowId) ?? { first: time, last: time, attempts: 0 };
-        span.set(workflowId, { first: Math.min(s.first, time), last: Math.max(s.last, time), attempts: s.attempts + 1 });
-      }
+  const seeLine = (line: string) => {
+    if (!line.includes('"activity":"recordCompletedPayment"') || !line.includes('will retry')) return;
+    const workflowId = /"workflowId":"([^"]+)"/.exec(line)?.[1];
+    const attempt = Number(/"attempt":(\d+)/.exec(line)?.[1]);
+    if (!workflowId || !Number.isFinite(attempt)) return;
+    failed += 1;
+    const err = (/"err":"([^"]*)"/.exec(line)?.[1] ?? 'unknown').replace(/\d+\.\d+\.\d+\.\d+:\d+/g, '<addr>');
+    errors.set(err, (errors.get(err) ?? 0) + 1);
+    perWorkflow.set(workflowId, Math.max(perWorkflow.get(workflowId) ?? 0, attempt));
+    const time = Number(/"time":(\d+)/.exec(line)?.[1]);
+    if (Number.isFinite(time)) {
+      const s = span.get(workflowId) ?? { first: time, last: time, attempts: 0 };
+      span.set(workflowId, { first: Math.min(s.first, time), last: Math.max(s.last, time), attempts: s.attempts + 1 });
     }
   };
-  worker.service.child.stdout?.on('data', read);
+  for (const part of parts) {
+    let partial = '';
+    part.service.child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      lines.forEach(seeLine);
+    });
+  }
   // wall time per failed attempt, over the checkouts that failed at least twice
   const msPerAttempt = () => {
     const spans = [...span.values()].filter((s) => s.attempts > 1);
@@ -105,10 +107,12 @@ export const dbOutage: Drill = {
         // the api passes the old policy's cap in each workflow input; the pending window
         // (PAYMENT_PENDING_MAX_MS) is left to its default, 24 h, or to the caller's environment
         LEDGER_OLD_POLICY_MAX_ATTEMPTS: String(OLD_ATTEMPTS),
+        // for the worker and for the api's hosted worker: either may run a checkout's ledger step
+        LEDGER_RETRY_INITIAL_MS: String(LEDGER_INITIAL_MS),
+        LEDGER_RETRY_MAX_INTERVAL_MS: String(LEDGER_MAX_INTERVAL_MS),
       },
-      workerEnv: { LEDGER_RETRY_INITIAL_MS: String(LEDGER_INITIAL_MS), LEDGER_RETRY_MAX_INTERVAL_MS: String(LEDGER_MAX_INTERVAL_MS) },
     });
-    const seen = ledgerAttemptsSeen(stack.workers[0] as Part);
+    const seen = ledgerAttemptsSeen([...stack.workers, stack.api]);
     const pendingWindow = process.env.PAYMENT_PENDING_MAX_MS === undefined ? 'default (24 h)' : `${process.env.PAYMENT_PENDING_MAX_MS} ms (from the environment)`;
     log(
       `ledger retries: full jitter ${LEDGER_INITIAL_MS}-${LEDGER_MAX_INTERVAL_MS} ms, so the old policy's ${OLD_ATTEMPTS} attempts wait at most ` +
@@ -170,7 +174,7 @@ export const dbOutage: Drill = {
     if (outlastedOldCap === 0) {
       failures.push(
         `no ledger step failed ${inputCap} attempts during the outage (highest ${maxAttempt}): the outage did not outlast the old give-up window, ` +
-          'so the drill proves nothing (do LEDGER_RETRY_* reach the activities? worker/build.ts)',
+          'so the drill proves nothing (do LEDGER_RETRY_* reach the activities, in the worker and in the api hosted worker? worker/build.ts)',
       );
     }
     if (errors.length > 0) failures.push(`${errors.length} checkouts gave up: ${errors[0]}`);
