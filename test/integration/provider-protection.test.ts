@@ -57,20 +57,39 @@ describe('provider protection', () => {
     expect(admitted(await protection.admit('backlog-2'))).toEqual({ refused: 'retry_budget' });
   });
 
-  it('allows as many retries as calls succeeded while none failed (slow start); one failure brings it back to its ratio', async () => {
+  it('allows twice as many retries as calls succeeded while none failed (slow start); one failure brings it back to its ratio', async () => {
     // a 1 s window: the whole allowance may go in one second
     const protection = testProtection(pool, { retryBudget: { minPerWindow: 0, ratio: 0, windowMs: 1_000 } });
     for (let i = 0; i < 3; i++) {
       const a = await protection.admit(`ok-${i}`);
       if (a.admitted) await protection.record(a, 'success');
     }
-    expect(await protection.retryBudgetUse()).toMatchObject({ retries: 0, allowed: 3 });
-    // ok-0 and ok-1 again: retries, within the three
+    expect(await protection.retryBudgetUse()).toMatchObject({ retries: 0, allowed: 6 });
+    // ok-0 and ok-1 again: retries, within the six
     for (const key of ['ok-0', 'ok-1']) expect(admitted(await protection.admit(key))).toEqual({ kind: 'retry', probe: false });
     const failing = await protection.admit('failing-1');
     if (failing.admitted) await protection.record(failing, 'failure');
     expect(await protection.retryBudgetUse()).toMatchObject({ retries: 2, allowed: 0 });
     expect(admitted(await protection.admit('ok-2'))).toEqual({ refused: 'retry_budget' });
+  });
+
+  it('lets a backlog of retries alone grow past the floor while they succeed (after an outage, with no new traffic)', async () => {
+    // the floor alone would let 2 retries a window; nothing else comes
+    const protection = testProtection(pool, { breaker: { minVolume: 1_000 }, retryBudget: { minPerWindow: 2, ratio: 0, windowMs: 1_000 } });
+    const keys = Array.from({ length: 10 }, (_, i) => `backlog-${i}`);
+    for (const key of keys) {
+      const first = await protection.admit(key);
+      if (first.admitted) await protection.record(first, 'failure');
+    }
+    // the outage's failures leave the window: the provider is well, the backlog comes back as retries
+    await new Promise((r) => setTimeout(r, 1_050));
+    const outcomes = [];
+    for (const key of keys) {
+      const retry = await protection.admit(key);
+      outcomes.push(admitted(retry));
+      if (retry.admitted) await protection.record(retry, 'success');
+    }
+    expect(outcomes).toEqual(keys.map(() => ({ kind: 'retry', probe: false })));
   });
 
   it('spreads a large allowance over the window\'s seconds: no more than a tenth of a 10 s allowance in one second', async () => {
