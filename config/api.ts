@@ -49,9 +49,9 @@ export const apiVars = {
   // from the browser, comma-separated; no '*': it decrypts customers' data
   CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
   // The breaker in front of the application's Postgres, its state shared by every api through a
-  // Temporal workflow (docs/resilience.md, "The database breaker"). Off until the whole drill suite
-  // has run with it on; the slow-db drill turns it on.
-  DB_BREAKER: flag.default('0'),
+  // Temporal workflow (docs/resilience.md, "The database breaker"). On: a slow or failing database
+  // gets fast 503s, not requests holding every connection until their timeout.
+  DB_BREAKER: flag.default('1'),
   DB_BREAKER_SLOW_MS: ms(DB_BREAKER_DEFAULTS.slowMs),
   DB_BREAKER_OPEN_MS: ms(DB_BREAKER_DEFAULTS.openMs),
   DB_BREAKER_WINDOW_MS: ms(DB_BREAKER_DEFAULTS.windowMs),

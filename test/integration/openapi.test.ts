@@ -84,8 +84,9 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents every route the router has, and no other', async () => {
+    // only the router is read: no client or pool behind it, so no database breaker to watch the pool
     const stub = { client: {} as never, pool: {} as never, logger: testLogger };
-    const routes = appRoutes(buildApi(testApiConfig(), stub).app).map((r) => `${r.method} ${r.path.replace(/:\w+/g, '{}')}`);
+    const routes = appRoutes(buildApi(testApiConfig({ DB_BREAKER: '0' }), stub).app).map((r) => `${r.method} ${r.path.replace(/:\w+/g, '{}')}`);
     const documented = operations.map(({ method, path }) => `${method.toUpperCase()} ${path.replace(/\{\w+\}/g, '{}')}`);
     expect([...new Set(routes)].sort()).toEqual(documented.sort());
   });
