@@ -160,10 +160,11 @@ export class ProviderProtection {
   /**
    * Retries admitted in the current window and how many the budget allows
    * there: at least minPerWindow, else `ratio` of first calls, or, while no
-   * call in the window failed, twice as many as succeeded (slow start: a
-   * healthy provider takes a backlog at up to twice the load it just served, so
-   * a backlog of retries alone grows past the floor; the first failure brings
-   * the budget back to its ratio). A retry is deferred
+   * call in the window failed, as many as succeeded plus the floor (slow start:
+   * a healthy provider takes a backlog at up to twice the load it just served,
+   * and a backlog of retries alone, with no new calls to match, grows past the
+   * floor a window at a time; the first failure brings the budget back to its
+   * ratio). A retry is deferred
    * once retries reach allowed, or, in the last second, a tenth of it (for a
    * 10 s window) or the floor, whichever is more. Read from the fleet's calls, so any process
    * sees the same figure.
@@ -181,7 +182,7 @@ export class ProviderProtection {
         [this.provider, budget.windowMs],
       )
     ).rows[0] ?? { firsts: 0, retries: 0, successes: 0, failures: 0, retries_last_second: 0 };
-    const healthy = counts.failures === 0 ? 2 * counts.successes : 0;
+    const healthy = counts.failures === 0 ? counts.successes + budget.minPerWindow : 0;
     return {
       retries: counts.retries,
       allowed: Math.max(budget.minPerWindow, Math.floor(budget.ratio * counts.firsts), healthy),

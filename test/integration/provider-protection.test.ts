@@ -57,19 +57,20 @@ describe('provider protection', () => {
     expect(admitted(await protection.admit('backlog-2'))).toEqual({ refused: 'retry_budget' });
   });
 
-  it('allows twice as many retries as calls succeeded while none failed (slow start); one failure brings it back to its ratio', async () => {
+  it('allows as many retries as calls succeeded, plus the floor, while none failed (slow start); one failure brings it back to its ratio', async () => {
     // a 1 s window: the whole allowance may go in one second
-    const protection = testProtection(pool, { retryBudget: { minPerWindow: 0, ratio: 0, windowMs: 1_000 } });
+    const protection = testProtection(pool, { retryBudget: { minPerWindow: 1, ratio: 0, windowMs: 1_000 } });
     for (let i = 0; i < 3; i++) {
       const a = await protection.admit(`ok-${i}`);
       if (a.admitted) await protection.record(a, 'success');
     }
-    expect(await protection.retryBudgetUse()).toMatchObject({ retries: 0, allowed: 6 });
-    // ok-0 and ok-1 again: retries, within the six
+    expect(await protection.retryBudgetUse()).toMatchObject({ retries: 0, allowed: 4 });
+    // ok-0 and ok-1 again: retries, within the four
     for (const key of ['ok-0', 'ok-1']) expect(admitted(await protection.admit(key))).toEqual({ kind: 'retry', probe: false });
     const failing = await protection.admit('failing-1');
     if (failing.admitted) await protection.record(failing, 'failure');
-    expect(await protection.retryBudgetUse()).toMatchObject({ retries: 2, allowed: 0 });
+    // back to the floor, and two retries already went
+    expect(await protection.retryBudgetUse()).toMatchObject({ retries: 2, allowed: 1 });
     expect(admitted(await protection.admit('ok-2'))).toEqual({ refused: 'retry_budget' });
   });
 
