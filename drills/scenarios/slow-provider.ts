@@ -19,7 +19,8 @@ export const slowProvider: Drill = {
   summary: 'provider latency 8 s: every checkout answered 202 within 3 s, /healthz fast, then all complete',
   fullDuration: 'about 2 min',
   async run({ short, log, startStack }) {
-    const stack = await startStack();
+    // the timed-out charges open the breaker; the short run waits 5 s for its probe instead of 30 s
+    const stack = await startStack(short ? { env: { BREAKER_OPEN_MS: '5000' } } : {});
     const n = short ? 20 : 200;
     await drive(stack, logicalCheckouts(WARM_UP, 'slow-warmup'), { concurrency: WARM_UP, log });
     await stack.setFaults({ latency_ms: LATENCY_MS });
