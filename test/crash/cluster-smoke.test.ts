@@ -14,6 +14,7 @@ import { createPool, type Pool } from '../../db/pool';
 import { checkInvariants } from '../../drills/invariants';
 import { ClusterStack } from '../../stack/cluster-stack';
 import { THROWAWAY_ENV } from '../../stack/env';
+import { stubCharges } from '../support/stack';
 
 const BURST = 24;
 const RATE_LIMIT = 10;
@@ -45,11 +46,6 @@ afterAll(async () => {
   await cluster?.stop();
 }, 180_000);
 
-async function stubCharges(): Promise<Array<{ idempotency_key: string }>> {
-  const res = await fetch(new URL('/charges', cluster.local.stubUrl), { signal: AbortSignal.timeout(10_000) });
-  return ((await res.json()) as { data: Array<{ idempotency_key: string }> }).data;
-}
-
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -79,11 +75,11 @@ describe('the cluster: Temporal server on Postgres, two apis, two workers', () =
     });
 
     // a crash, not a shutdown, once the burst is under way; the other worker carries on alone
-    await waitFor('the first charges', async () => (await stubCharges()).length >= 3, 60_000);
+    await waitFor('the first charges', async () => (await stubCharges({ url: cluster.local.stubUrl })).length >= 3, 60_000);
     const victim = cluster.local.workers[0]!;
     victim.service.child.kill('SIGKILL');
     await victim.service.exited;
-    const chargedAtKill = (await stubCharges()).filter((c) => c.idempotency_key.includes(`smoke-${run}-`)).length;
+    const chargedAtKill = (await stubCharges({ url: cluster.local.stubUrl })).filter((c) => c.idempotency_key.includes(`smoke-${run}-`)).length;
     expect(chargedAtKill, 'the kill came after the burst had ended').toBeLessThan(BURST);
 
     const answers = await Promise.all(results);
@@ -93,7 +89,7 @@ describe('the cluster: Temporal server on Postgres, two apis, two workers', () =
       expect(pair[0]!.paymentId, keys[i]).toBe(pair[1]!.paymentId);
     }
 
-    const charges = (await stubCharges()).filter((c) => c.idempotency_key.includes(`smoke-${run}-`));
+    const charges = (await stubCharges({ url: cluster.local.stubUrl })).filter((c) => c.idempotency_key.includes(`smoke-${run}-`));
     expect(charges).toHaveLength(BURST);
     expect(new Set(charges.map((c) => c.idempotency_key)).size).toBe(BURST);
 

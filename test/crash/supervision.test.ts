@@ -13,14 +13,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createCheckoutClient, type CheckoutResult } from '../../client/checkout-client';
 import { checkoutWorkflowId } from '../../domain/ids';
 import { DEV_MERCHANT_ID } from '../../stack/dev-api-key';
+import { stubCharges } from '../support/stack';
 import { devApiKeyIn, freeStartPorts, NpmStart, startEnv, waitGroupGone } from './npm-start';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-
-interface StubCharge {
-  idempotency_key: string;
-  refunded: boolean;
-}
 
 async function waitForHealthy(url: string): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -147,7 +143,7 @@ describe('npm start supervision', () => {
     expect(results).toHaveLength(keys.length);
 
     // one provider charge per key, none refunded, nothing else charged
-    const charges = ((await (await fetch(`${stubUrl}/charges`)).json()) as { data: StubCharge[] }).data;
+    const charges = await stubCharges({ url: stubUrl });
     const perKey = new Map<string, number>();
     for (const c of charges) perKey.set(c.idempotency_key, (perKey.get(c.idempotency_key) ?? 0) + 1);
     expect(keys.filter((k) => perKey.get(`${checkoutWorkflowId(DEV_MERCHANT_ID, k)}:charge`) !== 1)).toEqual([]);

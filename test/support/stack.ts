@@ -268,7 +268,7 @@ export interface StubCharge {
   refunded: boolean;
 }
 
-export async function stubCharges(stub: RunningStub): Promise<StubCharge[]> {
-  const res = await fetch(`${stub.url}/charges`);
+export async function stubCharges(stub: Pick<RunningStub, 'url'>): Promise<StubCharge[]> {
+  const res = await fetch(new URL('/charges', stub.url), { signal: AbortSignal.timeout(10_000) });
   return ((await res.json()) as { data: StubCharge[] }).data;
 }

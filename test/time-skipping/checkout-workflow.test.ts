@@ -22,7 +22,7 @@ import { renderCheckoutAnswer } from '../../domain/checkout-answer';
 import { fingerprintOf } from '../../api/checkout/schema';
 import { FailureType } from '../../errors';
 import { registerSearchAttributes } from '../support/search-attributes';
-import { quietTemporalRuntime, testLogger, testWorkerConfig } from '../support/stack';
+import { quietTemporalRuntime, stubCharges, testLogger, testWorkerConfig } from '../support/stack';
 import { testProtection } from '../support/protection';
 
 let env: TestWorkflowEnvironment;
@@ -120,8 +120,7 @@ describe('compensation (time-skipping)', () => {
 
     expect(result.outcome).toBe('refunded');
     expect(renderCheckoutAnswer(result)).toMatchObject({ status: 500, body: { status: 'refunded', error: { code: 'payment_reversed' } } });
-    const charges = (await (await fetch(`${stub.url}/charges`)).json()) as { data: Array<{ idempotency_key: string; refunded: boolean; id: string }> };
-    const mine = charges.data.filter((c) => c.idempotency_key === `${workflowId}:charge`);
+    const mine = (await stubCharges(stub)).filter((c) => c.idempotency_key === `${workflowId}:charge`);
     expect(mine).toHaveLength(1);
     expect(mine[0]?.refunded).toBe(true);
     const after = (await stubStats()) as { charges_applied: number; refunds_applied?: number };

@@ -29,7 +29,7 @@ import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { fingerprintOf } from '../../api/checkout/schema';
 import { freePort } from '../../stack/free-port';
 import { registerSearchAttributes } from '../support/search-attributes';
-import { quietTemporalRuntime, testLogger, testWorkerConfig } from '../support/stack';
+import { quietTemporalRuntime, stubCharges, testLogger, testWorkerConfig } from '../support/stack';
 import { testProtection } from '../support/protection';
 
 const MINUTE = 60_000;
@@ -138,8 +138,7 @@ async function scheduledActivities(workflowId: string): Promise<string[]> {
 }
 
 async function stubChargeFor(workflowId: string): Promise<Array<{ id: string; refunded: boolean }>> {
-  const charges = (await (await fetch(`${stub.url}/charges`)).json()) as { data: Array<{ id: string; idempotency_key: string; refunded: boolean }> };
-  return charges.data.filter((c) => c.idempotency_key === `${workflowId}:charge`);
+  return (await stubCharges(stub)).filter((c) => c.idempotency_key === `${workflowId}:charge`);
 }
 
 async function postingsOf(workflowId: string): Promise<Array<{ step: string; debits: number; credits: number }>> {
