@@ -136,7 +136,7 @@ export const dbOutage: Drill = {
     // An outage proves something only if it caught a checkout between its charge and its ledger
     // step; in CI one stop in three caught none (every in-flight one then waited in its charge
     // step instead). Then Postgres is stopped again, later in the same burst, up to MAX_OUTAGES.
-    const outages: Array<{ ms: number; pendingAtStop: number; waiting: number }> = [];
+    const outages: Array<{ ms: number; pendingAtStop: number }> = [];
     let attemptsDuringOutage = new Map<string, number>();
     while (outages.length < MAX_OUTAGES && ![...attemptsDuringOutage.values()].some((a) => a >= OLD_ATTEMPTS)) {
       const burstDeadline = Date.now() + 20_000;
@@ -155,7 +155,7 @@ export const dbOutage: Drill = {
       await sleep(downMs);
       await stack.startPostgres();
       attemptsDuringOutage = new Map(seen.perWorkflow);
-      outages.push({ ms: Date.now() - stoppedAt, pendingAtStop, waiting: attemptsDuringOutage.size });
+      outages.push({ ms: Date.now() - stoppedAt, pendingAtStop });
       log(`Postgres back after ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s; ${attemptsDuringOutage.size} checkouts have waited in their ledger step so far`);
     }
 
